@@ -1,0 +1,66 @@
+"""The `kino` command: subcommands, logging, and the one place errors become exit codes."""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+from kino.errors import CheckpointError, InvalidSpec, KinoError, UnsupportedInProcess
+
+from . import demo, generate
+from .parser import OneLineParser
+
+EXIT_CODES: dict[type[KinoError], int] = {
+    InvalidSpec: 2,
+    UnsupportedInProcess: 2,
+    CheckpointError: 3,
+}
+
+
+def exit_code(error: KinoError) -> int:
+    for kind, code in EXIT_CODES.items():
+        if isinstance(error, kind):
+            return code
+    return 1
+
+
+def build_parser() -> OneLineParser:
+    parser = OneLineParser(prog="kino", description="Run Wan2.1 and Wan2.2 video models.")
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=OneLineParser)
+    generate.add_arguments(
+        commands.add_parser(
+            "generate",
+            help="Generate a video; accepts the official Wan generate.py flags.",
+            description="Generate a video from a prompt (and images). Accepts every flag of the "
+            "official Wan2.1/Wan2.2 generate.py for the t2v, i2v, flf2v and ti2v tasks.",
+        )
+    )
+    demo.add_arguments(
+        commands.add_parser(
+            "demo",
+            help="Generate a short video offline with the built-in demo model.",
+            description="Generate a short video offline, on the CPU, with no downloaded weights.",
+        )
+    )
+    return parser
+
+
+COMMANDS = {"generate": generate.run, "demo": demo.run}
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO,
+        format="[%(asctime)s] %(levelname)s: %(message)s",
+        handlers=[logging.StreamHandler(stream=sys.stdout)],
+    )
+    try:
+        return COMMANDS[args.command](args)
+    except KinoError as error:
+        sys.stderr.write(f"kino {args.command}: error: {error}\n")
+        return exit_code(error)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
