@@ -77,9 +77,13 @@ def open_image(path: str | Path, flag: str) -> Image.Image:
         with Image.open(path) as image:
             return image.convert("RGB")
     except FileNotFoundError:
-        raise InvalidSpec(f"{flag} {path}: file not found; pass the path of a PNG or JPEG") from None
+        raise InvalidSpec(
+            f"{flag} {path}: file not found; pass the path of a PNG or JPEG"
+        ) from None
     except (OSError, ValueError, Image.DecompressionBombError) as exc:
-        raise InvalidSpec(f"{flag} {path}: cannot read the image ({exc}); pass a PNG or JPEG") from None
+        raise InvalidSpec(
+            f"{flag} {path}: cannot read the image ({exc}); pass a PNG or JPEG"
+        ) from None
 
 
 def make_spec(

@@ -179,7 +179,7 @@ def get_task(name: str) -> TaskPreset:
 
 
 def parse_size(size: str) -> tuple[int, int]:
-    """"1280*720" -> (1280, 720), as (width, height)."""
+    """ "1280*720" -> (1280, 720), as (width, height)."""
     width, _, height = size.partition("*")
     if not (width.isdigit() and height.isdigit()):
         raise InvalidSpec(f"size {size!r} is not WIDTH*HEIGHT; use e.g. --size 832*480")

@@ -18,6 +18,7 @@ from safetensors import safe_open
 from safetensors.torch import load_file, save_file
 
 from kino.checkpoints.dit import INDEX_NAME, WEIGHTS_NAME, load_official_dit, save_official_dit
+from kino.engine.time_embedding import use_official_time_embedding
 from kino.errors import CheckpointError
 
 GOLDENS = sorted((Path(__file__).parents[1] / "data" / "official").glob("dit_*.safetensors"))
@@ -89,20 +90,6 @@ def forward(model: WanTransformer3DModel, golden: Golden) -> torch.Tensor:
     return out[0]
 
 
-class OfficialSinusoid(torch.nn.Module):
-    """wan/modules/model.py `sinusoidal_embedding_1d`: phases in float64, [cos, sin]."""
-
-    def __init__(self, dim: int) -> None:
-        super().__init__()
-        self.half = dim // 2
-
-    def forward(self, t: torch.Tensor) -> torch.Tensor:
-        t = t.double()
-        freqs = torch.pow(10000, -torch.arange(self.half).to(t).div(self.half))
-        phases = torch.outer(t, freqs)
-        return torch.cat([torch.cos(phases), torch.sin(phases)], dim=1)
-
-
 def ids(paths: list[Path]) -> list[str]:
     return [p.stem.removeprefix("dit_") for p in paths]
 
@@ -123,7 +110,7 @@ def test_matches_the_official_forward_given_its_float64_timestep_embedding(
 ) -> None:
     golden = read_golden(path)
     model = load_official_dit(write_official_folder(golden, tmp_path, sharded=False))
-    model.condition_embedder.timesteps_proj = OfficialSinusoid(model.config.freq_dim)
+    use_official_time_embedding(model)
     assert (forward(model, golden) - golden.output).abs().max() < 1e-5
 
 

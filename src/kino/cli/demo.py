@@ -21,14 +21,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    import torch
+
     from kino.checkpoints.tiny import build_tiny_components
     from kino.engine.generator import Generator
     from kino.engine.options import EngineOptions
     from kino.media import write_mp4, write_sidecar
     from kino.spec import make_spec
     from kino.tasks import get_task
-
-    import torch
 
     preset = get_task(DEMO_TASK)
     log.warning(

@@ -46,7 +46,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add("--dit_fsdp", action="store_true", help="Shard the DiT with FSDP (torchrun).")
     add("--save_file", type=Path, default=None, help="Output MP4 path.")
     add("--prompt", default=None, help="The prompt.")
-    add("--negative_prompt", default=None, help="Negative prompt; default: the task's official one.")
+    add(
+        "--negative_prompt", default=None, help="Negative prompt; default: the task's official one."
+    )
     add("--use_prompt_extend", action="store_true", help="Extend the prompt with an LLM.")
     add("--prompt_extend_method", default="local_qwen", choices=["dashscope", "local_qwen"])
     add("--prompt_extend_model", default=None, help="The prompt extension model.")
@@ -113,9 +115,7 @@ def _images(args: argparse.Namespace) -> tuple:
     kind = get_task(args.task).kind
     if kind is TaskKind.FLF2V:
         if args.first_frame is None or args.last_frame is None:
-            raise InvalidSpec(
-                f"task {args.task} needs --first_frame FILE and --last_frame FILE"
-            )
+            raise InvalidSpec(f"task {args.task} needs --first_frame FILE and --last_frame FILE")
         return (
             open_image(args.first_frame, "--first_frame"),
             open_image(args.last_frame, "--last_frame"),
@@ -165,7 +165,9 @@ def default_save_file(spec: GenerationSpec, ulysses_size: int, ring_size: int) -
     stamp = datetime.now().strftime("%Y%m%d_%H%M%S")
     prompt = spec.prompt.replace(" ", "_").replace("/", "_")[:50]
     size = spec.size.replace("*", "x")
-    parallel = f"{ulysses_size}_{ring_size}" if spec.preset.family == "wan2.1" else f"{ulysses_size}"
+    parallel = (
+        f"{ulysses_size}_{ring_size}" if spec.preset.family == "wan2.1" else f"{ulysses_size}"
+    )
     return Path(f"{spec.task}_{size}_{parallel}_{prompt}_{stamp}.mp4")
 
 

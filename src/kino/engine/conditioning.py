@@ -60,8 +60,8 @@ def center_crop(image: torch.Tensor, height: int, width: int) -> torch.Tensor:
         _, image_h, image_w = image.shape
         if width == image_w and height == image_h:
             return image
-    top = int(round((image_h - height) / 2.0))
-    left = int(round((image_w - width) / 2.0))
+    top = round((image_h - height) / 2.0)
+    left = round((image_w - width) / 2.0)
     return image[:, top : top + height, left : left + width]
 
 
@@ -134,9 +134,7 @@ def ti2v_image(image: Image.Image, max_area: int, dw: int, dh: int) -> torch.Ten
     """Wan2.2 ti2v: cover-resize (Lanczos) and center-crop to the best size → [3, 1, oh, ow]."""
     ow, oh = best_output_size(image.width, image.height, dw, dh, max_area)
     scale = max(ow / image.width, oh / image.height)
-    resized = image.resize(
-        (round(image.width * scale), round(image.height * scale)), Image.LANCZOS
-    )
+    resized = image.resize((round(image.width * scale), round(image.height * scale)), Image.LANCZOS)
     x1 = (resized.width - ow) // 2
     y1 = (resized.height - oh) // 2
     cropped = resized.crop((x1, y1, x1 + ow, y1 + oh))

@@ -17,7 +17,8 @@ import torch
 from diffusers import DPMSolverMultistepScheduler, UniPCMultistepScheduler
 from diffusers.schedulers.scheduling_utils import SchedulerMixin
 
-SOLVERS = ("unipc", "dpm++")
+from kino.spec import SOLVERS
+
 NUM_TRAIN_TIMESTEPS = 1000
 
 
