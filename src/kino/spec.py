@@ -106,6 +106,11 @@ def make_spec(
     preset.check_size(size)
     frame_num = preset.frame_num if frame_num is None else frame_num
     check_frame_num(frame_num)
+    if preset.kind is TaskKind.FLF2V and frame_num < 5:
+        raise InvalidSpec(
+            f"frame_num {frame_num}: first-last-frame video needs at least 5 frames; "
+            "use e.g. --frame_num 81"
+        )
     if preset.kind is TaskKind.FLF2V and len(images) != 2:
         raise InvalidSpec(
             f"task {task} needs two images; pass --first_frame FILE and --last_frame FILE"

@@ -129,3 +129,11 @@ def test_help_lists_the_official_flags() -> None:
         "--convert_model_dtype",
     ):  # fmt: skip
         assert flag in result.stdout
+
+
+def test_flf2v_needs_room_between_its_frames(tmp_path: Path, png: Path) -> None:
+    result = run_generate(
+        "--task", "flf2v-14B", "--ckpt_dir", str(tmp_path), "--prompt", "x", "--frame_num", "1",
+        "--first_frame", str(png), "--last_frame", str(png),
+    )  # fmt: skip
+    assert_one_line_error(result, "frame_num 1", "at least 5")

@@ -16,8 +16,8 @@ from kino.tasks import TaskKind, get_task
 
 ROOT = Path(__file__).resolve().parents[2]
 # The tiny VAE's fp32 3D convolutions dominate the run time on a CPU, so most tasks decode a
-# single frame; the tasks whose conditioning depends on the frame count decode five.
-FRAME_COUNTS = {"t2v-1.3B": 5, "flf2v-14B": 5, "ti2v-5B": 5, "i2v-14B": 5}
+# single frame (a valid 4n+1 count); first-last-frame needs room between its two frames.
+FRAME_COUNTS = {"flf2v-14B": 5}
 PROMPT = "a red circle moves from left to right at sunset"
 
 CASES = {
@@ -122,7 +122,7 @@ def test_generate_both_layouts(task: str, tiny_checkpoints, tmp_path: Path) -> N
     np.testing.assert_array_equal(official, diffusers)
 
 
-@pytest.mark.parametrize("task", ["t2v-1.3B", "i2v-A14B"])
+@pytest.mark.parametrize("task", ["i2v-A14B"])
 def test_same_seed_same_frames(task: str, tiny_checkpoints, tmp_path: Path) -> None:
     size = CASES[task]
     width, height = (int(v) for v in size.split("*"))
@@ -139,4 +139,4 @@ def test_ti2v_with_an_image(tiny_checkpoints, tmp_path: Path) -> None:
     image = make_image(tmp_path / "image.png", (1280, 704), (40, 180, 60))
     ckpt = tiny_checkpoints("ti2v-5B").official
     frames = generate(ckpt, tmp_path / "ti2v.mp4", "ti2v-5B", "1280*704", ["--image", str(image)])
-    assert frames.shape == (FRAME_COUNTS["ti2v-5B"], 704, 1280, 3)
+    assert frames.shape == (1, 704, 1280, 3)
