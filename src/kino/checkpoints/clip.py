@@ -10,7 +10,6 @@ scale and the visual projection head are not used by Wan and are dropped.
 
 import math
 import re
-import textwrap
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -18,6 +17,7 @@ import torch
 from accelerate import init_empty_weights
 from transformers import CLIPVisionConfig, CLIPVisionModel
 
+from kino.checkpoints.pth import one_line, read_state_dict
 from kino.errors import CheckpointError
 
 # The head count is not stored in the file; Wan's ViT-H/14 has 16 heads of 80 channels.
@@ -67,7 +67,7 @@ def load_official_clip(
     path: Path, dtype: torch.dtype = torch.float32, *, num_heads: int = OFFICIAL_NUM_HEADS
 ) -> CLIPVisionModel:
     """Load the visual tower of an official Wan CLIP `.pth` file, memory-mapped, in eval mode."""
-    state_dict = _read_state_dict(path)
+    state_dict = read_state_dict(path)
     try:
         config, converted = convert_clip_state_dict(state_dict, num_heads=num_heads)
         # Parameters on the meta device; the non-persistent `position_ids` buffer stays real.
@@ -76,7 +76,7 @@ def load_official_clip(
         model.load_state_dict(converted, strict=True, assign=True)
     except (CheckpointError, RuntimeError, ValueError) as error:
         raise CheckpointError(
-            f"{path}: not an official Wan CLIP model: {_one_line(error)}"
+            f"{path}: not an official Wan CLIP model: {one_line(error)}"
         ) from None
     return model.to(dtype).eval()
 
@@ -148,17 +148,3 @@ def _convert_tensor(key: str, value: torch.Tensor) -> dict[str, torch.Tensor]:
                 for part, chunk in zip(("q", "k", "v"), value.chunk(3), strict=True)
             }
     raise CheckpointError(f"unexpected key {key!r}")
-
-
-def _read_state_dict(path: Path) -> Mapping[str, torch.Tensor]:
-    try:
-        state_dict = torch.load(path, mmap=True, weights_only=True, map_location="cpu")
-    except Exception as error:
-        raise CheckpointError(f"{path}: unreadable checkpoint: {_one_line(error)}") from None
-    if not isinstance(state_dict, Mapping):
-        raise CheckpointError(f"{path}: holds a {type(state_dict).__name__}, not a state dict")
-    return state_dict
-
-
-def _one_line(error: Exception) -> str:
-    return textwrap.shorten(str(error) or type(error).__name__, width=300, placeholder=" ...")

@@ -7,7 +7,6 @@ relative bias (32 buckets, max distance 128), and a feed-forward gated by tanh-a
 """
 
 import re
-import textwrap
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -15,6 +14,7 @@ import torch
 from accelerate import init_empty_weights
 from transformers import UMT5Config, UMT5EncoderModel
 
+from kino.checkpoints.pth import one_line, read_state_dict
 from kino.errors import CheckpointError
 
 # Official key inside `blocks.<i>.` -> transformers key inside `encoder.block.<i>.`.
@@ -54,7 +54,7 @@ def convert_t5_state_dict(
 
 def load_official_t5(path: Path, dtype: torch.dtype = torch.float32) -> UMT5EncoderModel:
     """Load an official Wan T5 encoder `.pth` file, memory-mapped, as an eval-mode model."""
-    state_dict = _read_state_dict(path)
+    state_dict = read_state_dict(path)
     try:
         config, converted = convert_t5_state_dict(state_dict)
         with init_empty_weights():
@@ -62,7 +62,7 @@ def load_official_t5(path: Path, dtype: torch.dtype = torch.float32) -> UMT5Enco
         model.load_state_dict(converted, strict=True, assign=True)
     except (CheckpointError, RuntimeError) as error:
         raise CheckpointError(
-            f"{path}: not an official Wan T5 encoder: {_one_line(error)}"
+            f"{path}: not an official Wan T5 encoder: {one_line(error)}"
         ) from None
     # After `assign` the two embedding names are separate Parameters over one tensor, which
     # `.to(dtype)` would turn into two copies of the (1 G parameter) umt5-xxl embedding.
@@ -118,17 +118,3 @@ def _official_key(key: str) -> str:
     match = _HF_BLOCK_KEY.fullmatch(key)
     assert match is not None, key
     return f"blocks.{match.group(1)}.{_OFFICIAL_BLOCK_KEYS[match.group(2)]}"
-
-
-def _read_state_dict(path: Path) -> Mapping[str, torch.Tensor]:
-    try:
-        state_dict = torch.load(path, mmap=True, weights_only=True, map_location="cpu")
-    except Exception as error:
-        raise CheckpointError(f"{path}: unreadable checkpoint: {_one_line(error)}") from None
-    if not isinstance(state_dict, Mapping):
-        raise CheckpointError(f"{path}: holds a {type(state_dict).__name__}, not a state dict")
-    return state_dict
-
-
-def _one_line(error: Exception) -> str:
-    return textwrap.shorten(str(error) or type(error).__name__, width=300, placeholder=" ...")

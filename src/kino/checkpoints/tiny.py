@@ -32,7 +32,7 @@ from kino.checkpoints.layout import (
     T5_TOKENIZER_DIR,
 )
 from kino.checkpoints.t5 import save_official_t5
-from kino.checkpoints.vae import save_official_vae
+from kino.checkpoints.vae import WAN22_LATENTS_MEAN, WAN22_LATENTS_STD, save_official_vae
 from kino.tasks import TaskKind, TaskPreset
 
 TEXT_DIM = 32
@@ -110,8 +110,8 @@ def _vae(preset: TaskPreset) -> AutoencoderKLWan:
             patch_size=2,
             scale_factor_temporal=4,
             scale_factor_spatial=16,
-            latents_mean=[0.0] * 48,
-            latents_std=[1.0] * 48,
+            latents_mean=list(WAN22_LATENTS_MEAN),
+            latents_std=list(WAN22_LATENTS_STD),
         )
     return AutoencoderKLWan(base_dim=8, z_dim=16)
 

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import enum
 import functools
-import pickle
-import zipfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -18,6 +16,7 @@ from typing import Any
 import torch
 from diffusers import AutoencoderKLWan
 
+from kino.checkpoints.pth import read_state_dict
 from kino.errors import CheckpointError
 
 
@@ -245,22 +244,7 @@ def _version_of(vae: AutoencoderKLWan) -> VaeVersion:
 
 def load_official_vae(path: Path, dtype: torch.dtype = torch.float32) -> AutoencoderKLWan:
     """Load Wan2.1_VAE.pth / Wan2.2_VAE.pth as a diffusers AutoencoderKLWan in eval mode."""
-    if not path.is_file():
-        raise CheckpointError(f"{path}: no such file")
-    # torch.save has written zip archives since torch 1.6, and only those can be memory-mapped.
-    if not zipfile.is_zipfile(path):
-        raise CheckpointError(f"{path}: not a PyTorch checkpoint (not a torch.save zip archive)")
-    try:
-        state_dict = torch.load(path, mmap=True, weights_only=True, map_location="cpu")
-    except pickle.UnpicklingError as exc:
-        raise CheckpointError(f"{path}: holds objects other than tensors") from exc
-    except (OSError, RuntimeError, EOFError) as exc:
-        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise CheckpointError(f"{path}: cannot read as a PyTorch checkpoint ({reason})") from exc
-    if not isinstance(state_dict, Mapping) or not all(
-        isinstance(value, torch.Tensor) for value in state_dict.values()
-    ):
-        raise CheckpointError(f"{path}: not a state dict of tensors")
+    state_dict = read_state_dict(path)
     try:
         config, converted = convert_vae_state_dict(state_dict)
         with torch.device("meta"):
