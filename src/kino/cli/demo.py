@@ -40,7 +40,7 @@ def run(args: argparse.Namespace) -> int:
         DEMO_TASK,
         prompt=args.prompt,
         size="832*480",
-        frame_num=9,
+        frame_num=5,
         sample_steps=4,
         seed=args.base_seed,
     )
