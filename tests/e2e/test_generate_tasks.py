@@ -140,3 +140,24 @@ def test_ti2v_with_an_image(tiny_checkpoints, tmp_path: Path) -> None:
     ckpt = tiny_checkpoints("ti2v-5B").official
     frames = generate(ckpt, tmp_path / "ti2v.mp4", "ti2v-5B", "1280*704", ["--image", str(image)])
     assert frames.shape == (1, 704, 1280, 3)
+
+
+FLAGS = [
+    "--sample_solver", "dpm++", "--convert_model_dtype", "--t5_cpu",
+    "--offload_model", "False", "--vae_tiling",
+]  # fmt: skip
+
+
+def test_memory_and_solver_flags(tiny_checkpoints, tmp_path: Path) -> None:
+    """dpm++, a bf16 DiT, T5 on the CPU, no offload and a tiled VAE all run end to end."""
+    ckpt = tiny_checkpoints("t2v-14B").official
+    unipc = generate(ckpt, tmp_path / "unipc.mp4", "t2v-14B", "480*832", [])
+    flagged = generate(
+        ckpt,
+        tmp_path / "flags.mp4",
+        "t2v-14B",
+        "480*832",
+        FLAGS,
+    )
+    assert flagged.shape == unipc.shape == (1, 832, 480, 3)
+    assert np.abs(flagged.astype(int) - unipc.astype(int)).mean() > 0.5
