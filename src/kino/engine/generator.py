@@ -23,15 +23,13 @@ from kino.checkpoints.components import WanComponents, load_components
 from kino.engine import conditioning
 from kino.engine.options import EngineOptions
 from kino.engine.placement import Placement
-from kino.engine.schedule import build_scheduler
+from kino.engine.schedule import NUM_TRAIN_TIMESTEPS, build_scheduler
 from kino.engine.text import encode_prompts
 from kino.engine.time_embedding import use_official_time_embedding
 from kino.spec import GenerationSpec, Video
 from kino.tasks import TaskKind, TaskPreset, get_task
 
 log = logging.getLogger(__name__)
-
-NUM_TRAIN_TIMESTEPS = 1000
 
 
 @dataclass(frozen=True)
