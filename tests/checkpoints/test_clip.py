@@ -12,10 +12,11 @@ import torch
 from safetensors.torch import load_file
 
 from kino.checkpoints.clip import load_official_clip, save_official_clip
+from kino.checkpoints.layout import CLIP_FILE
 from kino.errors import CheckpointError
 
 GOLDEN = Path(__file__).parents[1] / "data" / "official" / "clip.safetensors"
-OFFICIAL_NAME = "models_clip_open-clip-xlm-roberta-large-vit-huge-14.pth"
+OFFICIAL_NAME = CLIP_FILE
 
 
 @pytest.fixture(scope="module")

@@ -11,11 +11,12 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
+from kino.checkpoints.layout import T5_FILE
 from kino.checkpoints.t5 import load_official_t5, save_official_t5
 from kino.errors import CheckpointError
 
 GOLDEN = Path(__file__).parents[1] / "data" / "official" / "t5.safetensors"
-OFFICIAL_NAME = "models_t5_umt5-xxl-enc-bf16.pth"
+OFFICIAL_NAME = T5_FILE
 
 
 @pytest.fixture(scope="module")

@@ -9,6 +9,8 @@ import sys
 from datetime import datetime
 from pathlib import Path
 
+from PIL import Image
+
 from kino.errors import InvalidSpec, UnsupportedInProcess
 from kino.spec import SOLVERS, GenerationSpec, make_spec, open_image
 from kino.tasks import SIZES, TASKS, TaskKind, get_task
@@ -111,20 +113,23 @@ def _check_single_process(args: argparse.Namespace) -> None:
         )
 
 
-def _images(args: argparse.Namespace) -> tuple:
-    kind = get_task(args.task).kind
-    if kind is TaskKind.FLF2V:
-        if args.first_frame is None or args.last_frame is None:
-            raise InvalidSpec(f"task {args.task} needs --first_frame FILE and --last_frame FILE")
-        return (
-            open_image(args.first_frame, "--first_frame"),
-            open_image(args.last_frame, "--last_frame"),
-        )
-    if kind in (TaskKind.I2V, TaskKind.TI2V) and args.image is not None:
-        return (open_image(args.image, "--image"),)
-    if kind is TaskKind.I2V:
-        raise InvalidSpec(f"task {args.task} needs an input image; pass --image FILE")
-    return ()
+# Which flags carry a task's images; the official t2v ignores a stray --image, and so does kino.
+IMAGE_FLAGS = {
+    TaskKind.T2V: (),
+    TaskKind.I2V: ("image",),
+    TaskKind.TI2V: ("image",),
+    TaskKind.FLF2V: ("first_frame", "last_frame"),
+}
+
+
+def _images(args: argparse.Namespace) -> tuple[Image.Image, ...]:
+    """Open the given images; make_spec says which are missing."""
+    flags = IMAGE_FLAGS[get_task(args.task).kind]
+    return tuple(
+        open_image(getattr(args, flag), f"--{flag}")
+        for flag in flags
+        if getattr(args, flag) is not None
+    )
 
 
 def spec_from_args(args: argparse.Namespace) -> GenerationSpec:

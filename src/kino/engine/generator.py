@@ -106,9 +106,10 @@ class Generator:
     def _vae_encode(self, video: torch.Tensor) -> torch.Tensor:
         """[3, F, H, W] in [-1, 1] → normalised latents [C, F', h, w] (the posterior mean)."""
         vae = self.components.vae
-        with self.placement.stage(vae):
-            sample = video[None].to(self.options.device, vae.dtype)
-            mu = vae.encode(sample).latent_dist.mode()
+        # The VAE stays on the device, as in the official pipelines: it is small and used twice.
+        self.placement.bring(vae)
+        sample = video[None].to(self.options.device, vae.dtype)
+        mu = vae.encode(sample).latent_dist.mode()
         return self._vae_normalise(mu)[0]
 
     @torch.no_grad()
@@ -118,8 +119,8 @@ class Generator:
         mean = self.latents_mean.to(latents.device).view(shape)
         inv_std = self.latents_inv_std.to(latents.device).view(shape)
         z = latents[None].float() / inv_std + mean
-        with self.placement.stage(vae):
-            video = vae.decode(z.to(self.options.device, vae.dtype)).sample
+        self.placement.bring(vae)
+        video = vae.decode(z.to(self.options.device, vae.dtype)).sample
         return video.float().clamp_(-1, 1)[0]
 
     @torch.no_grad()
