@@ -8,10 +8,24 @@ from kino.errors import InvalidSpec
 from kino.tasks import TASKS, check_frame_num, get_task
 
 
-def test_the_seven_tasks() -> None:
+def test_the_seven_official_tasks_and_three_demo_tasks() -> None:
     assert set(TASKS) == {
-        "t2v-1.3B", "t2v-14B", "i2v-14B", "flf2v-14B", "t2v-A14B", "i2v-A14B", "ti2v-5B"
+        "t2v-1.3B", "t2v-14B", "i2v-14B", "flf2v-14B", "t2v-A14B", "i2v-A14B", "ti2v-5B",
+        "demo-t2v", "demo-i2v", "demo-flf2v",
     }  # fmt: skip
+    assert [t for t in TASKS if TASKS[t].builtin] == ["demo-t2v", "demo-i2v", "demo-flf2v"]
+
+
+def test_demo_tasks_share_the_world_size_and_split_the_dits() -> None:
+    demo = [get_task(f"demo-{kind}") for kind in ("t2v", "i2v", "flf2v")]
+    assert {p.sizes for p in demo} == {("64*64",)}
+    assert {p.frame_num for p in demo} == {17}
+    assert [p.transformer_dir for p in demo] == [
+        "transformer",
+        "transformer_i2v",
+        "transformer_i2v",
+    ]
+    assert not any(p.uses_clip for p in demo)
 
 
 @pytest.mark.parametrize(

@@ -39,6 +39,8 @@ SIZES: tuple[str, ...] = (
     "1024*704",
     "704*1024",
     "1024*1024",
+    # The demo model's world.
+    "64*64",
 )
 
 _SIZES_720_480 = ("720*1280", "1280*720", "480*832", "832*480")
@@ -65,6 +67,12 @@ class TaskPreset:
     patch_size: tuple[int, int, int] = (1, 2, 2)
     # Wan2.1 i2v recommends shift 3.0 at 480p; generate.py applies it when --sample_shift is absent.
     shift_480p: float | None = None
+    # Prompt tokens the text encoder reads; the DiT sees them zero-padded to this length.
+    text_len: int = 512
+    # The diffusers subfolder holding this task's DiT.
+    transformer_dir: str = "transformer"
+    # Demo tasks run the model shipped inside the package when no --ckpt_dir is given.
+    builtin: bool = False
 
     @property
     def experts(self) -> bool:
@@ -152,6 +160,25 @@ TASKS: dict[str, TaskPreset] = {
             sample_shift=5.0,
             guide_scale=(3.5, 3.5),
             boundary=0.900,
+        ),
+        *(
+            TaskPreset(
+                name=f"demo-{kind}",
+                family="demo",
+                kind=kind,
+                sizes=("64*64",),
+                sample_steps=20,
+                sample_shift=3.0,
+                guide_scale=(4.0, 4.0),
+                negative_prompt="",
+                frame_num=17,
+                fps=8,
+                vae_stride=(4, 4, 4),
+                text_len=48,
+                transformer_dir="transformer" if kind is TaskKind.T2V else "transformer_i2v",
+                builtin=True,
+            )
+            for kind in (TaskKind.T2V, TaskKind.I2V, TaskKind.FLF2V)
         ),
         TaskPreset(
             name="ti2v-5B",

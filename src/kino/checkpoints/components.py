@@ -109,7 +109,7 @@ def _load_diffusers(root: Path, preset: TaskPreset, dtypes: ComponentDtypes) -> 
         tokenizer=tokenizer,
         text_encoder=pretrained(UMT5EncoderModel, "text_encoder", dtypes.text),
         vae=pretrained(AutoencoderKLWan, "vae", dtypes.vae),
-        transformer=pretrained(WanTransformer3DModel, "transformer", dtypes.dit),
+        transformer=pretrained(WanTransformer3DModel, preset.transformer_dir, dtypes.dit),
         transformer_2=transformer_2,
         image_encoder=image_encoder,
     )
@@ -122,8 +122,10 @@ def _check_matches(components: WanComponents, preset: TaskPreset, root: Path) ->
     """Catch a checkpoint of another task before it fails deep inside a forward pass."""
     config = components.transformer.config
     expected = _IN_CHANNELS[preset.kind]
+    # Wan2.1 FLF2V marks its two CLIP images with a learned position embedding.
     flf2v = config.pos_embed_seq_len is not None
-    if config.in_channels != expected or flf2v != (preset.kind is TaskKind.FLF2V):
+    wants_flf2v = preset.uses_clip and preset.kind is TaskKind.FLF2V
+    if config.in_channels != expected or flf2v != wants_flf2v:
         raise CheckpointError(
             f"--ckpt_dir {root}: its DiT ({config.in_channels} input channels"
             f"{', first-last-frame' if flf2v else ''}) does not fit task {preset.name}; "

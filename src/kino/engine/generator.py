@@ -93,6 +93,7 @@ class Generator:
                 encoder,
                 [spec.prompt, spec.negative_prompt],
                 text_device,
+                self.preset.text_len,
             )
         return context[None].to(self.options.device), context_null[None].to(self.options.device)
 

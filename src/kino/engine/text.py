@@ -24,8 +24,9 @@ def encode_prompts(
     text_encoder: UMT5EncoderModel,
     prompts: list[str],
     device: torch.device,
+    text_len: int = TEXT_LEN,
 ) -> list[torch.Tensor]:
-    """One [TEXT_LEN, dim] context per prompt: the real tokens' states, then zeros.
+    """One [text_len, dim] context per prompt: the real tokens' states, then zeros.
 
     The official encoder returns only the real tokens and the DiT pads them with zeros to
     text_len; diffusers' WanTransformer3DModel takes the padded tensor directly.
@@ -34,7 +35,7 @@ def encode_prompts(
         [clean_prompt(p) for p in prompts],
         padding="max_length",
         truncation=True,
-        max_length=TEXT_LEN,
+        max_length=text_len,
         add_special_tokens=True,
         return_tensors="pt",
     )
