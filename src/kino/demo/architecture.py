@@ -1,0 +1,80 @@
+"""The demo model's tiny Wan architecture: diffusers and transformers classes at toy sizes."""
+
+from __future__ import annotations
+
+import torch
+from diffusers import AutoencoderKLWan, WanTransformer3DModel
+from transformers import UMT5Config, UMT5EncoderModel
+
+from kino.tasks import get_task
+
+_PRESET = get_task("demo-t2v")
+Z_DIM = 16
+TEXT_DIM = 128
+TEXT_LEN = _PRESET.text_len
+# The VAE folds 4 frames and 4x4 pixels into one latent; the DiT patches 2x2 latents.
+VAE_STRIDE = _PRESET.vae_stride
+PATCH_SIZE = _PRESET.patch_size
+# Noise channels + the i2v mask (one channel per folded frame) + conditioning latents.
+I2V_IN_CHANNELS = Z_DIM + VAE_STRIDE[0] + Z_DIM
+
+
+def build_vae() -> AutoencoderKLWan:
+    return AutoencoderKLWan(
+        base_dim=16,
+        z_dim=Z_DIM,
+        dim_mult=[1, 2, 4],
+        num_res_blocks=1,
+        attn_scales=[],
+        temperal_downsample=[True, True],
+        dropout=0.0,
+    )
+
+
+def build_text_encoder(vocab_size: int) -> UMT5EncoderModel:
+    config = UMT5Config(
+        vocab_size=vocab_size,
+        d_model=TEXT_DIM,
+        d_kv=32,
+        d_ff=256,
+        num_layers=3,
+        num_heads=4,
+        relative_attention_num_buckets=32,
+        relative_attention_max_distance=64,
+        feed_forward_proj="gated-gelu",
+        dropout_rate=0.0,
+        pad_token_id=0,
+        eos_token_id=1,
+    )
+    return UMT5EncoderModel(config)
+
+
+def build_transformer(in_channels: int = Z_DIM) -> WanTransformer3DModel:
+    return WanTransformer3DModel(
+        patch_size=PATCH_SIZE,
+        num_attention_heads=4,
+        attention_head_dim=32,
+        in_channels=in_channels,
+        out_channels=Z_DIM,
+        text_dim=TEXT_DIM,
+        freq_dim=256,
+        ffn_dim=512,
+        num_layers=6,
+        cross_attn_norm=True,
+        qk_norm="rms_norm_across_heads",
+        eps=1e-6,
+        rope_max_seq_len=1024,
+    )
+
+
+def widen_to_i2v(t2v: WanTransformer3DModel) -> WanTransformer3DModel:
+    """An i2v DiT that starts as the t2v one: the extra mask and conditioning input channels
+    start at zero, so its first prediction equals the t2v model's."""
+    i2v = build_transformer(I2V_IN_CHANNELS)
+    state = t2v.state_dict()
+    weight = state["patch_embedding.weight"]
+    wide = torch.zeros(weight.shape[0], I2V_IN_CHANNELS, *weight.shape[2:], dtype=weight.dtype)
+    wide[:, :Z_DIM] = weight
+    state["patch_embedding.weight"] = wide
+    i2v.load_state_dict(state)
+    return i2v

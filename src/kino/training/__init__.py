@@ -1,0 +1,1 @@
+"""Training the demo model on the synthetic world (`kino train`)."""

@@ -1,0 +1,53 @@
+"""What one training run does: every knob of `kino train` in one value."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    out_dir: Path
+    seed: int = 0
+    device: str = "cpu"
+    seeds_per_scene: int = 4
+    # Cap on the number of training videos (None: every scene with every seed).
+    pool_limit: int | None = None
+    # VAE: 5-frame windows, 32x32 crops mostly around the object.
+    vae_steps: int = 2000
+    vae_batch: int = 8
+    vae_lr: float = 1e-3
+    vae_latent_weight: float = 1e-4
+    # DiT (and, for t2v, the text encoder).
+    t2v_steps: int = 2500
+    i2v_steps: int = 600
+    # The i2v stage conditions on one video per training scene.
+    i2v_seeds_per_scene: int = 1
+    dit_batch: int = 16
+    dit_lr: float = 5e-4
+    shift: float = 3.0
+    caption_drop: float = 0.1
+    # The temporal lighting consistency loss (0 = off) and how many samples per batch it decodes.
+    lighting_weight: float = 0.0
+    lighting_batch: int = 2
+    gradient_checkpointing: bool = False
+    bf16: bool = False
+    checkpoint_every: int = 100
+    warmup_steps: int = 100
+
+    def quick(self) -> TrainConfig:
+        """A few steps of every stage: proves the pipeline and that the losses fall."""
+        return replace(
+            self,
+            seeds_per_scene=1,
+            pool_limit=48,
+            vae_steps=30,
+            vae_batch=4,
+            t2v_steps=30,
+            i2v_steps=10,
+            i2v_seeds_per_scene=1,
+            dit_batch=8,
+            checkpoint_every=10,
+            warmup_steps=5,
+        )

@@ -1,0 +1,55 @@
+"""Training data: rendered world videos, cached on disk, and their captions."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from kino.demo import world
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class VideoPool:
+    """`seeds_per_scene` videos of every training scene, uint8 [N, F, H, W, 3]."""
+
+    scenes: list[world.Scene]
+    seeds: np.ndarray
+    videos: np.ndarray
+
+    @classmethod
+    def render(cls, seeds_per_scene: int, cache: Path, limit: int | None = None) -> VideoPool:
+        """`limit` keeps an evenly spread subset of the videos (for quick runs)."""
+        scenes = [s for s in world.training_scenes() for _ in range(seeds_per_scene)]
+        if limit is not None and limit < len(scenes):
+            scenes = scenes[:: -(-len(scenes) // limit)]
+        # Seeds of the training videos; the evaluation renders held-out scenes with others.
+        seeds = np.arange(len(scenes), dtype=np.int64)
+        if cache.exists():
+            videos = np.load(cache, mmap_mode="r")
+            if len(videos) == len(scenes):
+                return cls(scenes, seeds, videos)
+        log.info("rendering %d training videos", len(scenes))
+        videos = np.stack(
+            [world.render(s, int(seed)) for s, seed in zip(scenes, seeds, strict=True)]
+        )
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        np.save(cache, videos)
+        return cls(scenes, seeds, videos)
+
+    def __len__(self) -> int:
+        return len(self.scenes)
+
+    def tracks(self, index: int) -> world.Track:
+        return world.track(self.scenes[index], int(self.seeds[index]))
+
+
+def to_model_range(videos: np.ndarray) -> torch.Tensor:
+    """uint8 [B, F, H, W, 3] → float [B, 3, F, H, W] in [-1, 1]."""
+    tensor = torch.from_numpy(np.ascontiguousarray(videos)).float()
+    return tensor.permute(0, 4, 1, 2, 3).div(127.5).sub(1.0)

@@ -1,0 +1,164 @@
+"""Stages 2 and 3: the DiT with Wan's flow-matching objective.
+
+t2v trains the text encoder and the DiT jointly from scratch. i2v starts from the t2v DiT with
+36 input channels (noise + frame mask + conditioning latents, no CLIP, as Wan2.2 i2v) and learns
+both first-frame (i2v) and first-and-last-frame (flf2v) conditioning; the text encoder stays as
+t2v left it, since both DiTs share it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from diffusers import AutoencoderKLWan, WanTransformer3DModel
+from transformers import PreTrainedTokenizerBase, UMT5EncoderModel
+
+from kino.demo import world
+from kino.demo.architecture import TEXT_LEN
+from kino.demo.captions import caption
+from kino.engine import conditioning
+from kino.engine.text import clean_prompt
+from kino.training.data import to_model_range
+from kino.training.flow import noise_latents, predicted_x0, shifted_sigmas
+from kino.training.lighting_loss import lighting_consistency_loss
+
+
+def captions_for(
+    scenes: list[world.Scene], rng: np.random.Generator, drop_rate: float
+) -> list[str]:
+    """A fresh random phrasing per sample; an empty one at `drop_rate`, which teaches the
+    unconditional prediction that classifier-free guidance needs."""
+    return ["" if rng.random() < drop_rate else caption(scene, rng) for scene in scenes]
+
+
+@dataclass
+class TextBatch:
+    ids: torch.Tensor
+    mask: torch.Tensor
+
+
+def tokenize(tokenizer: PreTrainedTokenizerBase, prompts: list[str]) -> TextBatch:
+    """As the engine tokenizes (kino.engine.text), so training sees what inference feeds."""
+    batch = tokenizer(
+        [clean_prompt(p) for p in prompts],
+        padding="max_length",
+        truncation=True,
+        max_length=TEXT_LEN,
+        add_special_tokens=True,
+        return_tensors="pt",
+    )
+    return TextBatch(batch.input_ids, batch.attention_mask)
+
+
+def encode_text(encoder: UMT5EncoderModel, text: TextBatch) -> torch.Tensor:
+    """Real tokens' states, zeros after them, as kino.engine.text.encode_prompts returns."""
+    states = encoder(input_ids=text.ids, attention_mask=text.mask).last_hidden_state
+    return states * text.mask[..., None].to(states.dtype)
+
+
+@dataclass
+class DitData:
+    """Normalised VAE latents of the pool's videos and, for i2v, conditioning latents."""
+
+    scenes: list[world.Scene]
+    latents: torch.Tensor  # [N, C, F', h, w]
+    # i2v: pool indices with conditioning, and their first-only / first-and-last latents.
+    cond_index: torch.Tensor | None = None
+    cond_first: torch.Tensor | None = None
+    cond_first_last: torch.Tensor | None = None
+
+
+def conditioning_videos(videos: np.ndarray, keep_last: bool) -> torch.Tensor:
+    """The engine's conditioning video (given frames, zeros between) for uint8 world videos."""
+    out = []
+    for video in videos:
+        frames = to_model_range(video[None])[0]
+        last = frames[:, -1] if keep_last else None
+        cond = conditioning.conditioning_video(frames[:, 0], last, len(video), *video.shape[1:3])
+        out.append(cond)
+    return torch.stack(out)
+
+
+@dataclass
+class DitTrainer:
+    transformer: WanTransformer3DModel
+    text_encoder: UMT5EncoderModel
+    tokenizer: PreTrainedTokenizerBase
+    vae: AutoencoderKLWan
+    data: DitData
+    batch: int
+    shift: float
+    caption_drop: float
+    lighting_weight: float
+    lighting_batch: int
+    train_text: bool
+    generator: torch.Generator
+    rng: np.random.Generator
+
+    @property
+    def device(self) -> torch.device:
+        return self.transformer.device
+
+    def _context(self, prompts: list[str]) -> torch.Tensor:
+        text = tokenize(self.tokenizer, prompts)
+        text = TextBatch(text.ids.to(self.device), text.mask.to(self.device))
+        if self.train_text:
+            return encode_text(self.text_encoder, text)
+        with torch.no_grad():
+            return encode_text(self.text_encoder, text)
+
+    def _i2v_inputs(self, picks: np.ndarray, noisy: torch.Tensor) -> torch.Tensor:
+        data = self.data
+        assert data.cond_first is not None and data.cond_first_last is not None
+        keep_last = self.rng.random(len(picks)) < 0.5
+        h, w = noisy.shape[-2:]
+        frames = (noisy.shape[2] - 1) * 4 + 1
+        masks = [
+            conditioning.frame_mask(frames, h, w, keep_last=bool(k), device=noisy.device)
+            for k in keep_last
+        ]
+        conds = [
+            (data.cond_first_last if k else data.cond_first)[p]
+            for p, k in zip(picks, keep_last, strict=True)
+        ]
+        y = torch.cat([torch.stack(masks), torch.stack(conds).to(noisy.device)], dim=1)
+        return torch.cat([noisy, y], dim=1)
+
+    def step_loss(self, step: int) -> dict[str, torch.Tensor]:
+        data = self.data
+        if data.cond_index is None:
+            indices = self.rng.integers(0, len(data.latents), size=self.batch)
+            picks = indices
+        else:
+            picks = self.rng.integers(0, len(data.cond_index), size=self.batch)
+            indices = data.cond_index[picks].numpy()
+        x0 = data.latents[indices].to(self.device)
+        prompts = captions_for([data.scenes[i] for i in indices], self.rng, self.caption_drop)
+        context = self._context(prompts)
+        sample = noise_latents(
+            x0, shifted_sigmas(self.batch, self.shift, self.generator), self.generator
+        )
+        inputs = sample.noisy if data.cond_index is None else self._i2v_inputs(picks, sample.noisy)
+        prediction = self.transformer(
+            hidden_states=inputs,
+            timestep=sample.timestep,
+            encoder_hidden_states=context,
+            return_dict=False,
+        )[0].float()
+        flow = (prediction - sample.target).pow(2).mean()
+        losses = {"loss": flow, "flow": flow}
+        if self.lighting_weight > 0:
+            n = self.lighting_batch
+            x0_hat = predicted_x0(sample, prediction)[:n]
+            lighting = lighting_consistency_loss(self._decode(x0_hat))
+            losses["lighting"] = lighting
+            losses["loss"] = flow + self.lighting_weight * lighting
+        return losses
+
+    def _decode(self, latents: torch.Tensor) -> torch.Tensor:
+        shape = (1, -1, 1, 1, 1)
+        mean = torch.tensor(self.vae.config.latents_mean, device=latents.device).view(shape)
+        std = torch.tensor(self.vae.config.latents_std, device=latents.device).view(shape)
+        return self.vae.decode(latents * std + mean).sample

@@ -1,0 +1,217 @@
+"""`kino train`: the demo model from scratch, stage by stage, resumable.
+
+tokenizer → VAE → latents → t2v (text encoder + DiT) → i2v/flf2v DiT → diffusers folder.
+Each stage keeps its state under `out_dir`; a stage that finished is loaded, not retrained, so
+rerunning the same command after an interruption continues where it stopped.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from diffusers import AutoencoderKLWan
+from transformers import AutoTokenizer
+
+from kino.demo import architecture
+from kino.demo.captions import vocabulary_corpus
+from kino.demo.tokenizer import train_tokenizer
+from kino.engine.time_embedding import use_official_time_embedding
+from kino.training.config import TrainConfig
+from kino.training.data import VideoPool
+from kino.training.dit_stage import DitData, DitTrainer, conditioning_videos
+from kino.training.export import export_model
+from kino.training.loop import run_stage
+from kino.training.vae_stage import (
+    encode_means,
+    normalise,
+    sample_windows,
+    set_latent_statistics,
+    vae_loss,
+)
+
+log = logging.getLogger(__name__)
+
+TOKENIZER_CORPUS = 20000
+
+
+def _tokenizer(config: TrainConfig):
+    path = config.out_dir / "tokenizer"
+    if not path.exists():
+        corpus = vocabulary_corpus(np.random.default_rng(config.seed), TOKENIZER_CORPUS)
+        train_tokenizer(corpus).save_pretrained(path)
+    return AutoTokenizer.from_pretrained(path, local_files_only=True)
+
+
+def _vae(config: TrainConfig, pool: VideoPool, device: torch.device, summary: dict):
+    done = config.out_dir / "vae" / "final"
+    if done.exists():
+        return AutoencoderKLWan.from_pretrained(done).to(device)
+    torch.manual_seed(config.seed)
+    vae = architecture.build_vae().to(device)
+    if config.gradient_checkpointing:
+        vae.enable_gradient_checkpointing()
+    generator = torch.Generator().manual_seed(config.seed)
+    rng = np.random.default_rng(config.seed)
+
+    def step_loss(step: int) -> dict[str, torch.Tensor]:
+        clips = sample_windows(pool, config.vae_batch, rng).to(device)
+        return vae_loss(vae, clips, config.vae_latent_weight)
+
+    history = run_stage(
+        "vae",
+        config.out_dir / "vae",
+        {"vae": vae},
+        step_loss,
+        config.vae_steps,
+        config.vae_lr,
+        config.warmup_steps,
+        generator,
+        rng,
+        config.checkpoint_every,
+        config.bf16,
+        device,
+    )
+    summary["vae"] = _stage_summary(history)
+    vae.requires_grad_(False)
+    with torch.no_grad():
+        set_latent_statistics(vae, encode_means(vae, pool.videos[: min(len(pool), 256)]))
+    vae.save_pretrained(done)
+    return vae
+
+
+def _latents(config: TrainConfig, pool: VideoPool, vae, i2v_every: int) -> dict:
+    path = config.out_dir / "latents.pt"
+    if path.exists():
+        return torch.load(path)
+    log.info("encoding %d training videos", len(pool))
+    with torch.no_grad():
+        latents = normalise(vae, encode_means(vae, pool.videos))
+        cond_index = torch.arange(0, len(pool), i2v_every)
+        videos = np.asarray(pool.videos[cond_index.numpy()])
+        first = normalise(vae, encode_means(vae, conditioning_videos(videos, keep_last=False)))
+        both = normalise(vae, encode_means(vae, conditioning_videos(videos, keep_last=True)))
+    saved = {"latents": latents, "cond_index": cond_index, "first": first, "first_last": both}
+    torch.save(saved, path)
+    return saved
+
+
+def _dit_stage(
+    name: str,
+    config: TrainConfig,
+    trainer: DitTrainer,
+    modules: dict,
+    steps: int,
+    device: torch.device,
+    summary: dict,
+) -> None:
+    if config.gradient_checkpointing:
+        trainer.transformer.enable_gradient_checkpointing()
+        if trainer.train_text:
+            trainer.text_encoder.gradient_checkpointing_enable()
+    history = run_stage(
+        name,
+        config.out_dir / name,
+        modules,
+        trainer.step_loss,
+        steps,
+        config.dit_lr,
+        config.warmup_steps,
+        trainer.generator,
+        trainer.rng,
+        config.checkpoint_every,
+        config.bf16,
+        device,
+    )
+    summary[name] = _stage_summary(history)
+
+
+def _stage_summary(history: list[dict[str, float]]) -> dict[str, float]:
+    """First and last losses, averaged over 5% of the steps to smooth out batch noise."""
+    window = max(1, len(history) // 20)
+    keys = [k for k in history[0] if k not in ("step", "seconds")]
+    out: dict[str, float] = {"steps": history[-1]["step"], "seconds": history[-1]["seconds"]}
+    for key in keys:
+        out[f"{key}_first"] = float(np.mean([h[key] for h in history[:window]]))
+        out[f"{key}_last"] = float(np.mean([h[key] for h in history[-window:]]))
+    return out
+
+
+def train(config: TrainConfig) -> Path:
+    """Run every stage; returns the exported diffusers folder."""
+    began = time.perf_counter()
+    device = torch.device(config.device)
+    config.out_dir.mkdir(parents=True, exist_ok=True)
+    summary_path = config.out_dir / "summary.json"
+    summary: dict = json.loads(summary_path.read_text()) if summary_path.exists() else {}
+    pool = VideoPool.render(
+        config.seeds_per_scene, config.out_dir / "videos.npy", config.pool_limit
+    )
+    tokenizer = _tokenizer(config)
+    vae = _vae(config, pool, device, summary)
+    vae.requires_grad_(False)
+    vae.eval()
+    data = _latents(
+        config, pool, vae, i2v_every=config.seeds_per_scene // config.i2v_seeds_per_scene
+    )
+
+    torch.manual_seed(config.seed)
+    text_encoder = architecture.build_text_encoder(len(tokenizer)).to(device)
+    t2v = architecture.build_transformer().to(device)
+    use_official_time_embedding(t2v)
+    t2v_trainer = DitTrainer(
+        transformer=t2v,
+        text_encoder=text_encoder,
+        tokenizer=tokenizer,
+        vae=vae,
+        data=DitData(pool.scenes, data["latents"]),
+        batch=config.dit_batch,
+        shift=config.shift,
+        caption_drop=config.caption_drop,
+        lighting_weight=config.lighting_weight,
+        lighting_batch=config.lighting_batch,
+        train_text=True,
+        generator=torch.Generator().manual_seed(config.seed + 1),
+        rng=np.random.default_rng(config.seed + 1),
+    )
+    _dit_stage(
+        "t2v",
+        config,
+        t2v_trainer,
+        {"transformer": t2v, "text_encoder": text_encoder},
+        config.t2v_steps,
+        device,
+        summary,
+    )
+    text_encoder.requires_grad_(False)
+
+    i2v = architecture.widen_to_i2v(t2v).to(device)
+    use_official_time_embedding(i2v)
+    i2v_trainer = DitTrainer(
+        transformer=i2v,
+        text_encoder=text_encoder,
+        tokenizer=tokenizer,
+        vae=vae,
+        data=DitData(
+            pool.scenes, data["latents"], data["cond_index"], data["first"], data["first_last"]
+        ),
+        batch=config.dit_batch,
+        shift=config.shift,
+        caption_drop=config.caption_drop,
+        lighting_weight=config.lighting_weight,
+        lighting_batch=config.lighting_batch,
+        train_text=False,
+        generator=torch.Generator().manual_seed(config.seed + 2),
+        rng=np.random.default_rng(config.seed + 2),
+    )
+    _dit_stage("i2v", config, i2v_trainer, {"transformer": i2v}, config.i2v_steps, device, summary)
+
+    model_dir = config.out_dir / "model"
+    export_model(model_dir, vae, text_encoder, tokenizer, t2v, i2v)
+    summary["total_seconds_this_run"] = round(time.perf_counter() - began, 1)
+    summary_path.write_text(json.dumps(summary, indent=2) + "\n")
+    return model_dir

@@ -1,0 +1,47 @@
+"""Resumable training state: modules, optimiser, step and random generators in one file."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import torch
+
+
+def save_state(
+    path: Path,
+    step: int,
+    modules: dict[str, torch.nn.Module],
+    optimizer: torch.optim.Optimizer,
+    generator: torch.Generator,
+    rng: np.random.Generator,
+) -> None:
+    state = {
+        "step": step,
+        "modules": {name: module.state_dict() for name, module in modules.items()},
+        "optimizer": optimizer.state_dict(),
+        "generator": generator.get_state(),
+        "rng": rng.bit_generator.state,
+    }
+    # Written aside and renamed, so an interrupted save never leaves a broken checkpoint.
+    partial = path.with_suffix(".partial")
+    torch.save(state, partial)
+    os.replace(partial, path)
+
+
+def load_state(
+    path: Path,
+    modules: dict[str, torch.nn.Module],
+    optimizer: torch.optim.Optimizer,
+    generator: torch.Generator,
+    rng: np.random.Generator,
+) -> int:
+    """Restore everything saved at `path`; returns the step to continue from."""
+    state = torch.load(path, weights_only=False)
+    for name, module in modules.items():
+        module.load_state_dict(state["modules"][name])
+    optimizer.load_state_dict(state["optimizer"])
+    generator.set_state(state["generator"])
+    rng.bit_generator.state = state["rng"]
+    return int(state["step"])

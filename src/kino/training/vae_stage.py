@@ -1,0 +1,82 @@
+"""Stage 1: the VAE, trained for reconstruction on short windows and crops of world videos."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from diffusers import AutoencoderKLWan
+
+from kino.demo import world
+from kino.training.data import VideoPool, to_model_range
+
+WINDOW = 5  # one single first frame plus one folded group of four, as the causal VAE sees them
+CROP = 32
+# Most crops are centred near the object, where the detail is.
+OBJECT_CROP_RATE = 0.75
+
+
+def sample_windows(pool: VideoPool, batch: int, rng: np.random.Generator) -> torch.Tensor:
+    clips = []
+    for index in rng.integers(0, len(pool), size=batch):
+        start = int(rng.integers(0, world.FRAMES - WINDOW + 1))
+        if rng.random() < OBJECT_CROP_RATE:
+            path = pool.tracks(int(index))
+            middle = start + WINDOW // 2
+            cx = path.x[middle] * world.SIZE + rng.uniform(-10, 10)
+            cy = path.y[middle] * world.SIZE + rng.uniform(-10, 10)
+            left = int(np.clip(round(cx - CROP / 2), 0, world.SIZE - CROP))
+            top = int(np.clip(round(cy - CROP / 2), 0, world.SIZE - CROP))
+        else:
+            left, top = (int(v) for v in rng.integers(0, world.SIZE - CROP + 1, size=2))
+        clips.append(
+            pool.videos[index, start : start + WINDOW, top : top + CROP, left : left + CROP]
+        )
+    return to_model_range(np.stack(clips))
+
+
+def vae_loss(
+    vae: AutoencoderKLWan, clips: torch.Tensor, latent_weight: float
+) -> dict[str, torch.Tensor]:
+    """Reconstruction from the posterior mean, as the DiT's latents and decodes use it.
+
+    Sampling the posterior during training would cap reconstruction at the noise the sampled
+    latents carry; a small penalty on the means keeps the latent scale bounded instead.
+    """
+    mean = vae.encode(clips).latent_dist.mode()
+    recon = vae.decode(mean).sample
+    mse = (recon - clips).pow(2).mean()
+    l1 = (recon - clips).abs().mean()
+    magnitude = mean.pow(2).mean()
+    # PSNR over [0, 255]: the range is 2 in model units.
+    psnr = 10 * torch.log10(4.0 / mse.detach().clamp_min(1e-10))
+    return {"loss": mse + l1 + latent_weight * magnitude, "mse": mse, "psnr": psnr}
+
+
+@torch.no_grad()
+def encode_means(
+    vae: AutoencoderKLWan, videos: np.ndarray | torch.Tensor, batch: int = 16
+) -> torch.Tensor:
+    """uint8 [N, F, H, W, 3] or model-range [N, 3, F, H, W] → posterior means [N, C, F', h, w]."""
+    parts = []
+    for i in range(0, len(videos), batch):
+        chunk = videos[i : i + batch]
+        pixels = to_model_range(chunk) if isinstance(chunk, np.ndarray) else chunk
+        parts.append(vae.encode(pixels.to(vae.device)).latent_dist.mode().cpu())
+    return torch.cat(parts)
+
+
+def set_latent_statistics(vae: AutoencoderKLWan, means: torch.Tensor) -> None:
+    """Store per-channel mean and std in the config, where the engine reads them (as the real
+    Wan VAEs carry theirs) to normalise latents to unit scale."""
+    per_channel = means.transpose(0, 1).flatten(1)
+    vae.register_to_config(
+        latents_mean=per_channel.mean(dim=1).tolist(),
+        latents_std=per_channel.std(dim=1).tolist(),
+    )
+
+
+def normalise(vae: AutoencoderKLWan, means: torch.Tensor) -> torch.Tensor:
+    shape = (1, -1, 1, 1, 1)
+    mean = torch.tensor(vae.config.latents_mean).view(shape)
+    std = torch.tensor(vae.config.latents_std).view(shape)
+    return (means - mean) / std

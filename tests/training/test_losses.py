@@ -1,0 +1,46 @@
+"""The flow-matching objective and the temporal lighting loss, on values."""
+
+from __future__ import annotations
+
+import torch
+
+from kino.training.flow import noise_latents, predicted_x0, shifted_sigmas
+from kino.training.lighting_loss import lighting_consistency_loss, luminance
+
+
+def test_shifted_sigmas_lean_towards_noise() -> None:
+    generator = torch.Generator().manual_seed(0)
+    plain = shifted_sigmas(20000, 1.0, generator)
+    shifted = shifted_sigmas(20000, 3.0, generator)
+    assert shifted.min() > 0 and shifted.max() < 1
+    assert abs(plain.mean().item() - 0.5) < 0.01
+    # E[3u / (1 + 2u)] for u ~ U(0, 1) = 1.5 - 0.75 ln 3 ≈ 0.676
+    assert abs(shifted.mean().item() - (1.5 - 0.75 * torch.log(torch.tensor(3.0)).item())) < 0.01
+
+
+def test_a_perfect_prediction_recovers_the_clean_latents() -> None:
+    generator = torch.Generator().manual_seed(0)
+    x0 = torch.randn(3, 16, 5, 4, 4, generator=generator)
+    sample = noise_latents(x0, torch.tensor([0.1, 0.5, 0.9]), generator)
+    assert torch.allclose(predicted_x0(sample, sample.target), x0, atol=1e-6)
+    assert torch.allclose(sample.timestep, torch.tensor([100.0, 500.0, 900.0]))
+
+
+def _video(levels: list[float]) -> torch.Tensor:
+    """[1, 3, F, 8, 8] grey frames at the given levels in [-1, 1]."""
+    frames = torch.tensor(levels).view(1, 1, -1, 1, 1)
+    return frames.expand(1, 3, -1, 8, 8).clone()
+
+
+def test_lighting_loss_is_zero_for_a_steady_fade_and_high_for_flicker() -> None:
+    fade = _video([0.5 - 0.05 * i for i in range(17)])
+    flicker = _video([0.5 + (0.2 if i % 2 else 0.0) for i in range(17)])
+    assert torch.allclose(luminance(fade)[0, :2], torch.tensor([0.5, 0.45]), atol=1e-6)
+    assert lighting_consistency_loss(fade).item() < 1e-10
+    assert lighting_consistency_loss(flicker).item() > 0.1
+
+
+def test_lighting_loss_hinges_on_large_steady_jumps() -> None:
+    # Constant change (no jerk), but each step is above the 0.08 threshold.
+    steep = _video([0.9 - 0.1 * i for i in range(17)])
+    assert abs(lighting_consistency_loss(steep).item() - 0.02**2) < 1e-6

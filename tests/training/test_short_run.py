@@ -1,0 +1,59 @@
+"""A short `kino train` run: every stage runs, the losses fall, and a rerun resumes."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from kino.training.config import TrainConfig
+from kino.training.run import train
+
+
+def _losses(stage_dir: Path, key: str) -> list[float]:
+    return [json.loads(line)[key] for line in (stage_dir / "log.jsonl").read_text().splitlines()]
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("train")
+    config = replace(TrainConfig(out_dir=out).quick(), pool_limit=16, t2v_steps=20)
+    train(config)
+    return out
+
+
+def test_every_stage_lowers_its_loss(run_dir: Path) -> None:
+    vae = _losses(run_dir / "vae", "mse")
+    assert len(vae) == 30
+    assert np.mean(vae[-5:]) < 0.7 * np.mean(vae[:5])
+    flow = _losses(run_dir / "t2v", "flow")
+    assert len(flow) == 20
+    assert np.mean(flow[-5:]) < np.mean(flow[:5])
+
+
+def test_the_run_exports_a_diffusers_folder_the_demo_tasks_load(run_dir: Path) -> None:
+    import torch
+
+    from kino.engine.generator import Generator
+    from kino.engine.options import EngineOptions
+
+    model = run_dir / "model"
+    index = json.loads((model / "model_index.json").read_text())
+    assert index["transformer"] == ["diffusers", "WanTransformer3DModel"]
+    t2v = Generator.load(model, "demo-t2v", EngineOptions(device=torch.device("cpu")))
+    i2v = Generator.load(model, "demo-flf2v", EngineOptions(device=torch.device("cpu")))
+    assert t2v.components.transformer.config.in_channels == 16
+    assert i2v.components.transformer.config.in_channels == 36
+    assert len(t2v.components.vae.config.latents_mean) == 16
+
+
+def test_a_rerun_resumes_instead_of_starting_over(run_dir: Path) -> None:
+    config = replace(TrainConfig(out_dir=run_dir).quick(), pool_limit=16, t2v_steps=25)
+    train(config)
+    steps = _losses(run_dir / "t2v", "step")
+    assert steps == list(range(1, 26))
+    # The finished VAE stage was loaded, not retrained.
+    assert len(_losses(run_dir / "vae", "step")) == 30
