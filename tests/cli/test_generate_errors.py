@@ -107,7 +107,7 @@ def test_not_a_checkpoint_folder(tmp_path: Path) -> None:
 
 def test_missing_ckpt_dir_flag() -> None:
     result = run_generate("--task", "t2v-1.3B", "--prompt", "x")
-    assert_one_line_error(result, "--ckpt_dir")
+    assert_one_line_error(result, "--ckpt_dir", "demo-t2v")
 
 
 def test_bad_guide_scale(tmp_path: Path) -> None:

@@ -11,7 +11,8 @@ from pathlib import Path
 
 from PIL import Image
 
-from kino.errors import InvalidSpec, UnsupportedInProcess
+from kino.demo import MODEL_DIR
+from kino.errors import CheckpointError, InvalidSpec, UnsupportedInProcess
 from kino.spec import SOLVERS, GenerationSpec, make_spec, open_image
 from kino.tasks import SIZES, TASKS, TaskKind, get_task
 
@@ -20,11 +21,18 @@ from .parser import str2bool
 log = logging.getLogger("kino")
 
 DEFAULT_SIZE = "1280*720"
+OFFICIAL_DEFAULT_TASK = "t2v-14B"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add = parser.add_argument
-    add("--task", default="t2v-14B", choices=list(TASKS), help="The task to run.")
+    add(
+        "--task",
+        default=None,
+        choices=list(TASKS),
+        help="The task to run. Default: t2v-14B with --ckpt_dir; without it the built-in demo "
+        "model (demo-t2v, or demo-i2v/demo-flf2v when images are given).",
+    )
     add(
         "--size",
         default=None,
@@ -132,16 +140,42 @@ def _images(args: argparse.Namespace) -> tuple[Image.Image, ...]:
     )
 
 
+def default_task(args: argparse.Namespace) -> str:
+    """The official default with weights; the built-in demo model without them."""
+    if args.ckpt_dir is not None:
+        return OFFICIAL_DEFAULT_TASK
+    if args.first_frame is not None or args.last_frame is not None:
+        return "demo-flf2v"
+    return "demo-i2v" if args.image is not None else "demo-t2v"
+
+
+def checkpoint_dir(args: argparse.Namespace) -> Path:
+    if args.ckpt_dir is not None:
+        return args.ckpt_dir
+    if not get_task(args.task).builtin:
+        raise InvalidSpec(
+            f"task {args.task} needs its weights; pass --ckpt_dir with the checkpoint folder, "
+            "or use a demo task (demo-t2v, demo-i2v, demo-flf2v) to run the built-in model"
+        )
+    if not MODEL_DIR.is_dir():
+        raise CheckpointError(
+            f"the built-in demo model is missing from this installation ({MODEL_DIR}); "
+            "reinstall kino, or retrain it with `kino train --ship`"
+        )
+    return MODEL_DIR
+
+
 def spec_from_args(args: argparse.Namespace) -> GenerationSpec:
     """Validate the command line once and turn it into a GenerationSpec."""
+    if args.task is None:
+        args.task = default_task(args)
+        if args.ckpt_dir is None:
+            log.info("no --ckpt_dir: running the built-in demo model, task %s", args.task)
     preset = get_task(args.task)
     size = args.size
     if size is None:
         size = DEFAULT_SIZE if DEFAULT_SIZE in preset.sizes else preset.sizes[-1]
-    if args.ckpt_dir is None:
-        raise InvalidSpec(
-            f"task {args.task} needs its weights; pass --ckpt_dir with the checkpoint folder"
-        )
+    args.ckpt_dir = checkpoint_dir(args)
     if args.use_prompt_extend:
         raise InvalidSpec(
             "--use_prompt_extend needs a prompt-extension model, which kino does not run yet; "

@@ -7,7 +7,7 @@ import sys
 
 from kino.errors import CheckpointError, InvalidSpec, KinoError, UnsupportedInProcess
 
-from . import demo, generate
+from . import demo, eval, generate, train
 from .parser import OneLineParser
 
 EXIT_CODES: dict[type[KinoError], int] = {
@@ -42,10 +42,33 @@ def build_parser() -> OneLineParser:
             description="Generate a short video offline, on the CPU, with no downloaded weights.",
         )
     )
+    train.add_arguments(
+        commands.add_parser(
+            "train",
+            help="Retrain the demo model from scratch on the synthetic world.",
+            description="Train the demo model (VAE, text encoder, t2v and i2v/flf2v DiTs) from "
+            "scratch on the synthetic video world, resumably, and export it as a diffusers "
+            "folder.",
+        )
+    )
+    eval.add_arguments(
+        commands.add_parser(
+            "eval",
+            help="Score the demo model on held-out prompts.",
+            description="Generate videos for the held-out scene combinations (English and "
+            "Chinese) and read them back with the world's rule-based detector; also FLF2V and "
+            "VAE PSNR and flicker.",
+        )
+    )
     return parser
 
 
-COMMANDS = {"generate": generate.run, "demo": demo.run}
+COMMANDS = {
+    "generate": generate.run,
+    "demo": demo.run,
+    "train": train.run,
+    "eval": eval.run,
+}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -11,17 +11,17 @@ class TrainConfig:
     out_dir: Path
     seed: int = 0
     device: str = "cpu"
-    seeds_per_scene: int = 4
+    seeds_per_scene: int = 3
     # Cap on the number of training videos (None: every scene with every seed).
     pool_limit: int | None = None
     # VAE: 5-frame windows, 32x32 crops mostly around the object.
-    vae_steps: int = 2000
+    vae_steps: int = 1600
     vae_batch: int = 8
     vae_lr: float = 1e-3
     vae_latent_weight: float = 1e-4
     # DiT (and, for t2v, the text encoder).
-    t2v_steps: int = 2500
-    i2v_steps: int = 600
+    t2v_steps: int = 2000
+    i2v_steps: int = 500
     # The i2v stage conditions on one video per training scene.
     i2v_seeds_per_scene: int = 1
     dit_batch: int = 16

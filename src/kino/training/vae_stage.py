@@ -9,7 +9,9 @@ from diffusers import AutoencoderKLWan
 from kino.demo import world
 from kino.training.data import VideoPool, to_model_range
 
-WINDOW = 5  # one single first frame plus one folded group of four, as the causal VAE sees them
+# The causal VAE encodes a first frame alone, then groups of four that read a cache of the
+# group before; nine frames (1 + 4 + 4) train both the first and the steady-state transition.
+WINDOW = 9
 CROP = 32
 # Most crops are centred near the object, where the detail is.
 OBJECT_CROP_RATE = 0.75

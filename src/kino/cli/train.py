@@ -1,0 +1,88 @@
+"""`kino train`: retrain the demo model from scratch on the synthetic world."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import shutil
+from pathlib import Path
+
+from kino.errors import InvalidSpec
+from kino.training.config import TrainConfig
+
+log = logging.getLogger("kino")
+
+
+def _default(name: str) -> object:
+    return TrainConfig.__dataclass_fields__[name].default
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    add = parser.add_argument
+    add(
+        "--out",
+        type=Path,
+        default=Path("outputs/train"),
+        help="Run folder: stage checkpoints, loss logs and the exported model. Rerunning with "
+        "the same folder resumes.",
+    )
+    add("--seed", type=int, default=0, help="Seed of every random choice in the run.")
+    add("--device", default=None, help="cpu, cuda, cuda:1, mps; default: the best available.")
+    add("--quick", action="store_true", help="A few steps per stage, to check the pipeline.")
+    add("--vae_steps", type=int, default=None, help=f"VAE steps ({_default('vae_steps')}).")
+    add("--t2v_steps", type=int, default=None, help=f"t2v steps ({_default('t2v_steps')}).")
+    add("--i2v_steps", type=int, default=None, help=f"i2v steps ({_default('i2v_steps')}).")
+    add("--batch", type=int, default=None, help=f"DiT batch size ({_default('dit_batch')}).")
+    add(
+        "--lighting_weight",
+        type=float,
+        default=0.0,
+        help="Weight of the temporal lighting consistency loss on decoded luminance (0 = off).",
+    )
+    add("--gradient_checkpointing", action="store_true", help="Trade compute for memory.")
+    add("--bf16", action="store_true", help="bf16 autocast (on GPUs; slower on most CPUs).")
+    add(
+        "--ship",
+        action="store_true",
+        help="Copy the exported model into the package, where the demo tasks load it from.",
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    from dataclasses import replace
+
+    from kino.demo import MODEL_DIR
+    from kino.engine.options import pick_device
+    from kino.training.run import train
+
+    for flag in ("vae_steps", "t2v_steps", "i2v_steps", "batch"):
+        value = getattr(args, flag)
+        if value is not None and value < 1:
+            raise InvalidSpec(f"--{flag} {value} must be at least 1")
+    device = args.device or str(pick_device())
+    config = TrainConfig(
+        out_dir=args.out,
+        seed=args.seed,
+        device=device,
+        lighting_weight=args.lighting_weight,
+        gradient_checkpointing=args.gradient_checkpointing,
+        bf16=args.bf16,
+    )
+    if args.quick:
+        config = config.quick()
+    overrides = {
+        "vae_steps": args.vae_steps,
+        "t2v_steps": args.t2v_steps,
+        "i2v_steps": args.i2v_steps,
+        "dit_batch": args.batch,
+    }
+    config = replace(config, **{k: v for k, v in overrides.items() if v is not None})
+    log.info("training the demo model on %s into %s", device, config.out_dir)
+    model_dir = train(config)
+    log.info("exported %s", model_dir)
+    if args.ship:
+        shutil.rmtree(MODEL_DIR, ignore_errors=True)
+        shutil.copytree(model_dir, MODEL_DIR)
+        log.info("shipped to %s", MODEL_DIR)
+    print(model_dir.resolve())
+    return 0
