@@ -14,6 +14,8 @@ class TrainConfig:
     seeds_per_scene: int = 3
     # Cap on the number of training videos (None: every scene with every seed).
     pool_limit: int | None = None
+    # Captions the tokenizer is trained on.
+    tokenizer_corpus: int = 20000
     # VAE: 5-frame windows, 32x32 crops mostly around the object.
     vae_steps: int = 1600
     vae_batch: int = 8
@@ -37,17 +39,18 @@ class TrainConfig:
     warmup_steps: int = 100
 
     def quick(self) -> TrainConfig:
-        """A few steps of every stage: proves the pipeline and that the losses fall."""
+        """A few small steps of every stage: proves the pipeline and that the losses fall."""
         return replace(
             self,
             seeds_per_scene=1,
-            pool_limit=48,
-            vae_steps=30,
-            vae_batch=4,
-            t2v_steps=30,
-            i2v_steps=10,
+            pool_limit=8,
+            tokenizer_corpus=1000,
+            vae_steps=20,
+            vae_batch=2,
+            t2v_steps=20,
+            i2v_steps=5,
             i2v_seeds_per_scene=1,
-            dit_batch=8,
+            dit_batch=4,
             checkpoint_every=10,
             warmup_steps=5,
         )
