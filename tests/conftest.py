@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+
+# As kino.training.run does: the tokenizers library's idle worker threads slow torch down badly
+# on a 2-core machine once a tokenizer has been trained in the process.
+os.environ["TOKENIZERS_PARALLELISM"] = "false"
 
 
 @dataclass(frozen=True)
@@ -38,3 +43,32 @@ def tiny_checkpoints(
         return built[task]
 
     return build
+
+
+@pytest.fixture(scope="session")
+def demo_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The demo architecture with untrained weights, exported as `kino train` exports it."""
+    import numpy as np
+    import torch
+
+    from kino.demo import architecture
+    from kino.demo.captions import vocabulary_corpus
+    from kino.demo.tokenizer import train_tokenizer
+    from kino.training.export import export_model
+    from kino.training.vae_stage import set_latent_statistics
+
+    torch.manual_seed(0)
+    tokenizer = train_tokenizer(vocabulary_corpus(np.random.default_rng(0), 500), 300)
+    vae = architecture.build_vae()
+    set_latent_statistics(vae, torch.randn(4, 16, 5, 16, 16))
+    t2v = architecture.build_transformer()
+    out = tmp_path_factory.mktemp("demo") / "model"
+    export_model(
+        out,
+        vae,
+        architecture.build_text_encoder(len(tokenizer)),
+        tokenizer,
+        t2v,
+        architecture.widen_to_i2v(t2v),
+    )
+    return out

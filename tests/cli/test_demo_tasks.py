@@ -7,41 +7,12 @@ import subprocess
 import sys
 from pathlib import Path
 
-import numpy as np
 import pytest
 from PIL import Image
 
 from kino.media import read_mp4
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture(scope="module")
-def demo_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The demo architecture with untrained weights, exported as `kino train` exports it."""
-    import torch
-
-    from kino.demo import architecture
-    from kino.demo.captions import vocabulary_corpus
-    from kino.demo.tokenizer import train_tokenizer
-    from kino.training.export import export_model
-    from kino.training.vae_stage import set_latent_statistics
-
-    torch.manual_seed(0)
-    tokenizer = train_tokenizer(vocabulary_corpus(np.random.default_rng(0), 500), 300)
-    vae = architecture.build_vae()
-    set_latent_statistics(vae, torch.randn(4, 16, 5, 16, 16))
-    t2v = architecture.build_transformer()
-    out = tmp_path_factory.mktemp("demo") / "model"
-    export_model(
-        out,
-        vae,
-        architecture.build_text_encoder(len(tokenizer)),
-        tokenizer,
-        t2v,
-        architecture.widen_to_i2v(t2v),
-    )
-    return out
 
 
 def _generate(*args: str) -> subprocess.CompletedProcess[str]:
