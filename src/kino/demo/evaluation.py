@@ -104,8 +104,10 @@ def _frames_to_image(frame: np.ndarray) -> Image.Image:
 
 def _generate(generator, task: str, prompt: str, seed: int, images=()) -> np.ndarray:
     from kino.spec import make_spec
+    from kino.tasks import get_task
 
-    spec = make_spec(task, prompt=prompt, seed=seed, images=tuple(images))
+    size = get_task(task).sizes[0]
+    spec = make_spec(task, prompt=prompt, size=size, seed=seed, images=tuple(images))
     return generator.run(spec).frames
 
 
