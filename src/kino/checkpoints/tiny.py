@@ -40,6 +40,20 @@ IMAGE_DIM = 64
 VOCAB = list("abcdefghijklmnopqrstuvwxyz0123456789.,!?'-")
 
 
+def umt5_tokenizer(backend: Tokenizer, model_max_length: int = 512) -> PreTrainedTokenizerFast:
+    """Wrap a Metaspace Unigram backend the UMT5 way: '</s>' appended, pad 0, eos 1, unk 2."""
+    backend.post_processor = processors.TemplateProcessing(
+        single="$A </s>", pair="$A </s> $B </s>", special_tokens=[("</s>", 1)]
+    )
+    return PreTrainedTokenizerFast(
+        tokenizer_object=backend,
+        pad_token="<pad>",
+        eos_token="</s>",
+        unk_token="<unk>",
+        model_max_length=model_max_length,
+    )
+
+
 def tiny_tokenizer() -> PreTrainedTokenizerFast:
     """A UMT5-style tokenizer (pad 0, eos 1, unk 2, Metaspace, '</s>' appended) with a
     character vocabulary, so that it needs no download."""
@@ -50,16 +64,7 @@ def tiny_tokenizer() -> PreTrainedTokenizerFast:
     backend.normalizer = normalizers.Lowercase()
     backend.pre_tokenizer = pre_tokenizers.Metaspace()
     backend.decoder = decoders.Metaspace()
-    backend.post_processor = processors.TemplateProcessing(
-        single="$A </s>", pair="$A </s> $B </s>", special_tokens=[("</s>", 1)]
-    )
-    return PreTrainedTokenizerFast(
-        tokenizer_object=backend,
-        pad_token="<pad>",
-        eos_token="</s>",
-        unk_token="<unk>",
-        model_max_length=512,
-    )
+    return umt5_tokenizer(backend)
 
 
 def _text_encoder(vocab_size: int) -> UMT5EncoderModel:

@@ -98,10 +98,6 @@ class DemoReport:
         return "\n".join(lines) + "\n"
 
 
-def _frames_to_image(frame: np.ndarray) -> Image.Image:
-    return Image.fromarray(frame)
-
-
 def _generate(generator, task: str, prompt: str, seed: int, images=()) -> np.ndarray:
     from kino.spec import make_spec
     from kino.tasks import get_task
@@ -160,7 +156,7 @@ def evaluate(model_dir: Path, cases: list[Case], endpoint_scenes: int | None = N
     first_psnr, last_psnr, i2v_psnr = [], [], []
     for index, (scene, video) in enumerate(zip(scenes, videos, strict=True)):
         prompt = canonical(scene)
-        given = (_frames_to_image(video[0]), _frames_to_image(video[-1]))
+        given = (Image.fromarray(video[0]), Image.fromarray(video[-1]))
         out = _generate(flf2v, "demo-flf2v", prompt, index, given)
         first_psnr.append(psnr(out[0], video[0]))
         last_psnr.append(psnr(out[-1], video[-1]))

@@ -11,11 +11,11 @@ from tokenizers import (
     models,
     normalizers,
     pre_tokenizers,
-    processors,
     trainers,
 )
 from transformers import PreTrainedTokenizerFast
 
+from kino.checkpoints.tiny import umt5_tokenizer
 from kino.demo.architecture import TEXT_LEN
 
 SPECIAL_TOKENS = ["<pad>", "</s>", "<unk>"]
@@ -41,13 +41,4 @@ def train_tokenizer(corpus: list[str], vocab_size: int = VOCAB_SIZE) -> PreTrain
         max_piece_length=12,
     )
     backend.train_from_iterator(corpus, trainer=trainer)
-    backend.post_processor = processors.TemplateProcessing(
-        single="$A </s>", pair="$A </s> $B </s>", special_tokens=[("</s>", 1)]
-    )
-    return PreTrainedTokenizerFast(
-        tokenizer_object=backend,
-        pad_token="<pad>",
-        eos_token="</s>",
-        unk_token="<unk>",
-        model_max_length=TEXT_LEN,
-    )
+    return umt5_tokenizer(backend, TEXT_LEN)

@@ -18,6 +18,21 @@ def clean_prompt(text: str) -> str:
     return regex.sub(r"\s+", " ", text).strip()
 
 
+def tokenize(
+    tokenizer: PreTrainedTokenizerBase, prompts: list[str], text_len: int = TEXT_LEN
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Cleaned prompts → (input ids, attention mask), padded to text_len."""
+    batch = tokenizer(
+        [clean_prompt(p) for p in prompts],
+        padding="max_length",
+        truncation=True,
+        max_length=text_len,
+        add_special_tokens=True,
+        return_tensors="pt",
+    )
+    return batch.input_ids, batch.attention_mask
+
+
 @torch.no_grad()
 def encode_prompts(
     tokenizer: PreTrainedTokenizerBase,
@@ -31,16 +46,8 @@ def encode_prompts(
     The official encoder returns only the real tokens and the DiT pads them with zeros to
     text_len; diffusers' WanTransformer3DModel takes the padded tensor directly.
     """
-    batch = tokenizer(
-        [clean_prompt(p) for p in prompts],
-        padding="max_length",
-        truncation=True,
-        max_length=text_len,
-        add_special_tokens=True,
-        return_tensors="pt",
-    )
-    ids = batch.input_ids.to(device)
-    mask = batch.attention_mask.to(device)
+    ids, mask = tokenize(tokenizer, prompts, text_len)
+    ids, mask = ids.to(device), mask.to(device)
     states = text_encoder(input_ids=ids, attention_mask=mask).last_hidden_state
     lengths = mask.gt(0).sum(dim=1)
     contexts = []

@@ -19,7 +19,7 @@ from kino.demo import world
 from kino.demo.architecture import TEXT_LEN
 from kino.demo.captions import caption
 from kino.engine import conditioning
-from kino.engine.text import clean_prompt
+from kino.engine.text import tokenize
 from kino.training.data import to_model_range
 from kino.training.flow import noise_latents, predicted_x0, shifted_sigmas
 from kino.training.lighting_loss import lighting_consistency_loss
@@ -37,19 +37,6 @@ def captions_for(
 class TextBatch:
     ids: torch.Tensor
     mask: torch.Tensor
-
-
-def tokenize(tokenizer: PreTrainedTokenizerBase, prompts: list[str]) -> TextBatch:
-    """As the engine tokenizes (kino.engine.text), so training sees what inference feeds."""
-    batch = tokenizer(
-        [clean_prompt(p) for p in prompts],
-        padding="max_length",
-        truncation=True,
-        max_length=TEXT_LEN,
-        add_special_tokens=True,
-        return_tensors="pt",
-    )
-    return TextBatch(batch.input_ids, batch.attention_mask)
 
 
 def encode_text(encoder: UMT5EncoderModel, text: TextBatch) -> torch.Tensor:
@@ -102,8 +89,9 @@ class DitTrainer:
         return self.transformer.device
 
     def _context(self, prompts: list[str]) -> torch.Tensor:
-        text = tokenize(self.tokenizer, prompts)
-        text = TextBatch(text.ids.to(self.device), text.mask.to(self.device))
+        # The engine's tokenization, so training sees what inference feeds.
+        ids, mask = tokenize(self.tokenizer, prompts, TEXT_LEN)
+        text = TextBatch(ids.to(self.device), mask.to(self.device))
         if self.train_text:
             return encode_text(self.text_encoder, text)
         with torch.no_grad():

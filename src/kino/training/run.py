@@ -15,8 +15,8 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from diffusers import AutoencoderKLWan
-from transformers import AutoTokenizer
+from diffusers import AutoencoderKLWan, WanTransformer3DModel
+from transformers import AutoTokenizer, PreTrainedTokenizerBase, UMT5EncoderModel
 
 from kino.demo import architecture
 from kino.demo.captions import vocabulary_corpus
@@ -76,7 +76,6 @@ def _vae(config: TrainConfig, pool: VideoPool, device: torch.device, summary: di
         device,
     )
     summary["vae"] = _stage_summary(history)
-    vae.requires_grad_(False)
     with torch.no_grad():
         set_latent_statistics(vae, encode_means(vae, pool.videos[: min(len(pool), 256)]))
     vae.save_pretrained(done)
@@ -102,16 +101,39 @@ def _latents(config: TrainConfig, pool: VideoPool, vae, i2v_every: int) -> dict:
 def _dit_stage(
     name: str,
     config: TrainConfig,
-    trainer: DitTrainer,
-    modules: dict,
+    transformer: WanTransformer3DModel,
+    text_encoder: UMT5EncoderModel,
+    tokenizer: PreTrainedTokenizerBase,
+    vae: AutoencoderKLWan,
+    data: DitData,
     steps: int,
-    device: torch.device,
+    seed: int,
     summary: dict,
 ) -> None:
+    """Train `transformer` (and, when `data` has no conditioning, i.e. t2v, the text encoder)."""
+    train_text = data.cond_index is None
+    trainer = DitTrainer(
+        transformer=transformer,
+        text_encoder=text_encoder,
+        tokenizer=tokenizer,
+        vae=vae,
+        data=data,
+        batch=config.dit_batch,
+        shift=config.shift,
+        caption_drop=config.caption_drop,
+        lighting_weight=config.lighting_weight,
+        lighting_batch=config.lighting_batch,
+        train_text=train_text,
+        generator=torch.Generator().manual_seed(seed),
+        rng=np.random.default_rng(seed),
+    )
+    modules: dict[str, torch.nn.Module] = {"transformer": transformer}
+    if train_text:
+        modules["text_encoder"] = text_encoder
     if config.gradient_checkpointing:
-        trainer.transformer.enable_gradient_checkpointing()
-        if trainer.train_text:
-            trainer.text_encoder.gradient_checkpointing_enable()
+        transformer.enable_gradient_checkpointing()
+        if train_text:
+            text_encoder.gradient_checkpointing_enable()
     history = run_stage(
         name,
         config.out_dir / name,
@@ -124,7 +146,7 @@ def _dit_stage(
         trainer.rng,
         config.checkpoint_every,
         config.bf16,
-        device,
+        transformer.device,
     )
     summary[name] = _stage_summary(history)
 
@@ -165,52 +187,21 @@ def train(config: TrainConfig) -> Path:
     text_encoder = architecture.build_text_encoder(len(tokenizer)).to(device)
     t2v = architecture.build_transformer().to(device)
     use_official_time_embedding(t2v)
-    t2v_trainer = DitTrainer(
-        transformer=t2v,
-        text_encoder=text_encoder,
-        tokenizer=tokenizer,
-        vae=vae,
-        data=DitData(pool.scenes, data["latents"]),
-        batch=config.dit_batch,
-        shift=config.shift,
-        caption_drop=config.caption_drop,
-        lighting_weight=config.lighting_weight,
-        lighting_batch=config.lighting_batch,
-        train_text=True,
-        generator=torch.Generator().manual_seed(config.seed + 1),
-        rng=np.random.default_rng(config.seed + 1),
-    )
     _dit_stage(
-        "t2v",
-        config,
-        t2v_trainer,
-        {"transformer": t2v, "text_encoder": text_encoder},
-        config.t2v_steps,
-        device,
-        summary,
-    )
+        "t2v", config, t2v, text_encoder, tokenizer, vae,
+        DitData(pool.scenes, data["latents"]), config.t2v_steps, config.seed + 1, summary,
+    )  # fmt: skip
     text_encoder.requires_grad_(False)
 
     i2v = architecture.widen_to_i2v(t2v).to(device)
     use_official_time_embedding(i2v)
-    i2v_trainer = DitTrainer(
-        transformer=i2v,
-        text_encoder=text_encoder,
-        tokenizer=tokenizer,
-        vae=vae,
-        data=DitData(
-            pool.scenes, data["latents"], data["cond_index"], data["first"], data["first_last"]
-        ),
-        batch=config.dit_batch,
-        shift=config.shift,
-        caption_drop=config.caption_drop,
-        lighting_weight=config.lighting_weight,
-        lighting_batch=config.lighting_batch,
-        train_text=False,
-        generator=torch.Generator().manual_seed(config.seed + 2),
-        rng=np.random.default_rng(config.seed + 2),
+    conditioned = DitData(
+        pool.scenes, data["latents"], data["cond_index"], data["first"], data["first_last"]
     )
-    _dit_stage("i2v", config, i2v_trainer, {"transformer": i2v}, config.i2v_steps, device, summary)
+    _dit_stage(
+        "i2v", config, i2v, text_encoder, tokenizer, vae, conditioned, config.i2v_steps,
+        config.seed + 2, summary,
+    )  # fmt: skip
 
     model_dir = config.out_dir / "model"
     export_model(model_dir, vae, text_encoder, tokenizer, t2v, i2v)
