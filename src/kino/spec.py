@@ -109,21 +109,28 @@ def make_spec(
     if preset.kind is TaskKind.FLF2V and frame_num < 5:
         raise InvalidSpec(
             f"frame_num {frame_num}: first-last-frame video needs at least 5 frames; "
-            "use e.g. --frame_num 81"
+            "use e.g. --frame_num 81",
+            code="invalid_frame_num",
         )
     if preset.kind is TaskKind.FLF2V and len(images) != 2:
         raise InvalidSpec(
-            f"task {task} needs two images; pass --first_frame FILE and --last_frame FILE"
+            f"task {task} needs two images; pass --first_frame FILE and --last_frame FILE",
+            code="missing_image",
         )
     if preset.kind is TaskKind.I2V and len(images) != 1:
-        raise InvalidSpec(f"task {task} needs an input image; pass --image FILE")
+        raise InvalidSpec(
+            f"task {task} needs an input image; pass --image FILE", code="missing_image"
+        )
     if preset.kind is TaskKind.T2V and images:
-        raise InvalidSpec(f"task {task} is text-to-video and takes no image; drop --image")
+        raise InvalidSpec(
+            f"task {task} is text-to-video and takes no image; drop --image",
+            code="unexpected_image",
+        )
     if solver not in SOLVERS:
         raise InvalidSpec(f"unknown solver {solver!r}; use --sample_solver unipc or dpm++")
     steps = preset.sample_steps if sample_steps is None else sample_steps
     if steps < 1:
-        raise InvalidSpec(f"sample_steps {steps} must be at least 1")
+        raise InvalidSpec(f"sample_steps {steps} must be at least 1", code="invalid_steps")
     if guide_scale is None:
         guide = preset.guide_scale
     elif isinstance(guide_scale, tuple):

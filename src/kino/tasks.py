@@ -95,7 +95,8 @@ class TaskPreset:
         if size not in self.sizes:
             raise InvalidSpec(
                 f"size {size} is not supported by task {self.name}; "
-                f"use --size with one of: {', '.join(self.sizes)}"
+                f"use --size with one of: {', '.join(self.sizes)}",
+                code="unsupported_size",
             )
 
 
@@ -201,7 +202,8 @@ def get_task(name: str) -> TaskPreset:
         return TASKS[name]
     except KeyError:
         raise InvalidSpec(
-            f"unknown task {name!r}; use --task with one of: {', '.join(TASKS)}"
+            f"unknown task {name!r}; use --task with one of: {', '.join(TASKS)}",
+            code="unknown_task",
         ) from None
 
 
@@ -209,12 +211,15 @@ def parse_size(size: str) -> tuple[int, int]:
     """ "1280*720" -> (1280, 720), as (width, height)."""
     width, _, height = size.partition("*")
     if not (width.isdigit() and height.isdigit()):
-        raise InvalidSpec(f"size {size!r} is not WIDTH*HEIGHT; use e.g. --size 832*480")
+        raise InvalidSpec(
+            f"size {size!r} is not WIDTH*HEIGHT; use e.g. --size 832*480", code="unsupported_size"
+        )
     return int(width), int(height)
 
 
 def check_frame_num(frame_num: int) -> None:
     if frame_num < 1 or (frame_num - 1) % 4 != 0:
         raise InvalidSpec(
-            f"frame_num {frame_num} is not of the form 4n+1; use e.g. --frame_num 81 or 17"
+            f"frame_num {frame_num} is not of the form 4n+1; use e.g. --frame_num 81 or 17",
+            code="invalid_frame_num",
         )

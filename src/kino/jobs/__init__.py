@@ -1,0 +1,1 @@
+"""Durable jobs: the job store (SQLAlchemy + Alembic), claims with leases, and the worker."""
