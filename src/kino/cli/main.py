@@ -5,15 +5,24 @@ from __future__ import annotations
 import logging
 import sys
 
-from kino.errors import CheckpointError, InvalidSpec, KinoError, UnsupportedInProcess
+from kino.errors import (
+    CheckpointError,
+    ConfigError,
+    InvalidSpec,
+    JobNotFound,
+    KinoError,
+    UnsupportedInProcess,
+)
 
-from . import demo, eval, generate, train
+from . import demo, eval, generate, keys, serve, train, worker
 from .parser import OneLineParser
 
 EXIT_CODES: dict[type[KinoError], int] = {
     InvalidSpec: 2,
     UnsupportedInProcess: 2,
     CheckpointError: 3,
+    ConfigError: 4,
+    JobNotFound: 5,
 }
 
 
@@ -60,6 +69,31 @@ def build_parser() -> OneLineParser:
             "VAE PSNR and flicker.",
         )
     )
+    serve.add_arguments(
+        commands.add_parser(
+            "serve",
+            help="Run the HTTP video job API (and, with --workers, its workers).",
+            description="Run the HTTP job API: OpenAI-style /v1/videos, a durable priority "
+            "queue in SQLite or PostgreSQL, local or S3 storage. Settings come from KINO_* "
+            "variables; see README's configuration table.",
+        )
+    )
+    worker.add_arguments(
+        commands.add_parser(
+            "worker",
+            help="Run queued video jobs on this machine, models kept warm.",
+            description="Claim jobs from the service's database, run them on a warm model, "
+            "and upload the videos. Run one per GPU. SIGTERM finishes the current job; a "
+            "second SIGTERM (or the grace period) requeues it.",
+        )
+    )
+    keys.add_arguments(
+        commands.add_parser(
+            "keys",
+            help="Create, list and revoke the service's API keys.",
+            description="Manage the API keys of the service's database.",
+        )
+    )
     return parser
 
 
@@ -68,6 +102,9 @@ COMMANDS = {
     "demo": demo.run,
     "train": train.run,
     "eval": eval.run,
+    "serve": serve.run,
+    "worker": worker.run,
+    "keys": keys.run,
 }
 
 

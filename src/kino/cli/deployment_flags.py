@@ -1,0 +1,44 @@
+"""Flags shared by `kino serve`, `kino worker` and `kino keys`: they override KINO_* settings."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from kino.settings import Settings
+
+# flag → Settings field; a flag left out keeps the environment's value.
+FLAGS = {
+    "data_dir": "data_dir",
+    "database_url": "database_url",
+    "storage_url": "storage_url",
+}
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    add = parser.add_argument
+    add("--data_dir", type=Path, help="Folder of the embedded defaults (KINO_DATA_DIR).")
+    add(
+        "--database_url",
+        help="sqlite:///path or postgresql://user@host/db (KINO_DATABASE_URL; default: SQLite "
+        "in the data folder).",
+    )
+    add(
+        "--storage_url",
+        help="A folder or s3://bucket/prefix (KINO_STORAGE_URL; default: the data folder).",
+    )
+
+
+def settings_from(args: argparse.Namespace, **overrides: object) -> Settings:
+    values = {field: getattr(args, flag) for flag, field in FLAGS.items()}
+    values.update(overrides)
+    return Settings(**{key: value for key, value in values.items() if value is not None})
+
+
+def environment_of(settings: Settings) -> dict[str, str]:
+    """The KINO_* variables that give a child process these same settings."""
+    return {
+        "KINO_DATA_DIR": str(settings.data_dir),
+        "KINO_DATABASE_URL": settings.resolved_database_url,
+        "KINO_STORAGE_URL": settings.resolved_storage_url,
+    }
