@@ -9,7 +9,8 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, NoSuchModuleError
+from sqlalchemy.exc import ArgumentError
+from sqlalchemy.pool import NullPool
 
 from kino.errors import ConfigError
 
@@ -45,18 +46,34 @@ def connect(url: str) -> Engine:
         if parsed.drivername == "postgresql":
             parsed = parsed.set(drivername="postgresql+psycopg")
         return create_engine(parsed, pool_pre_ping=True)
-    try:
-        return create_engine(parsed)
-    except NoSuchModuleError:
-        raise ConfigError(
-            f"database {parsed.get_backend_name()!r} is not supported; use sqlite or postgresql"
-        ) from None
+    raise ConfigError(
+        f"database {parsed.get_backend_name()!r} is not supported; use sqlite or postgresql"
+    )
+
+
+def _sqlite_migration_engine(engine: Engine) -> Engine:
+    """An engine whose transactions take SQLite's write lock up front and wrap DDL too, so
+    processes starting together migrate one after another, each all or nothing."""
+    migrating = create_engine(engine.url, connect_args={"timeout": 30}, poolclass=NullPool)
+    event.listen(migrating, "connect", _sqlite_pragmas)
+    event.listen(migrating, "connect", _driver_autocommit)
+    event.listen(
+        migrating, "begin", lambda connection: connection.exec_driver_sql("BEGIN IMMEDIATE")
+    )
+    return migrating
+
+
+def _driver_autocommit(dbapi_connection: Any, _record: Any) -> None:
+    # pysqlite would otherwise issue its own BEGIN (and commit before DDL).
+    dbapi_connection.isolation_level = None
 
 
 def migrate(engine: Engine) -> None:
     """Bring the schema to the newest revision. Safe to call from many processes at once."""
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
+    if engine.dialect.name == "sqlite":
+        engine = _sqlite_migration_engine(engine)
     with engine.begin() as connection:
         if engine.dialect.name == "postgresql":
             connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _MIGRATION_LOCK})

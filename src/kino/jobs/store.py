@@ -385,7 +385,10 @@ class JobStore:
 
     def fail(self, job_id: str, worker_id: str, code: str, message: str, *, retry: bool) -> Job:
         """Fail this attempt: with `retry` and attempts left, requeue it after a backoff."""
-        job = self.get(job_id)
+        try:
+            job = self.get(job_id)
+        except JobNotFound:
+            raise LeaseLost(f"job {job_id} is no longer leased to {worker_id}") from None
         now = self.clock()
         if retry and job.attempts < job.max_attempts:
             return self._finish(

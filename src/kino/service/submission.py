@@ -176,7 +176,12 @@ def check_image(upload: Upload, settings: Settings) -> Image.Image:
         )
     try:
         image = Image.open(io.BytesIO(upload.data))
-    except (OSError, ValueError, Image.DecompressionBombError):
+    except Image.DecompressionBombError:
+        raise InvalidSpec(
+            f"{upload.field}: the image claims too many pixels (a decompression bomb?)",
+            code="image_too_large",
+        ) from None
+    except (OSError, ValueError):
         raise InvalidSpec(
             f"{upload.field}: not a readable image; send a PNG, JPEG or WEBP",
             code="invalid_image",
