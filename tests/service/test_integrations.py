@@ -156,3 +156,23 @@ def test_the_second_job_for_a_model_finds_it_warm(sqlite_url, settings_for):
         assert first["metrics"]["load_seconds"] > 0
         assert second["metrics"]["load_seconds"] == 0
         print(json.dumps({"cold": first["metrics"], "warm": second["metrics"]}))
+
+
+def test_the_janitor_expires_outputs_and_purges_old_jobs(sqlite_url, settings_for):
+    from kino.service.janitor import sweep
+
+    settings = settings_for(sqlite_url, output_ttl_seconds=0)
+    with running_service(settings) as service, service.client(service.admin_key) as client:
+        job = client.post("/v1/videos", json={"prompt": PROMPT, **SMALL}).json()
+        with running_worker(service.deployment):
+            wait_for(client, job["id"], {"completed"})
+        storage = service.deployment.storage
+        assert storage.exists(f"videos/{job['id']}/video.mp4")
+        assert sweep(service.deployment).expired_outputs == 1
+        assert not storage.exists(f"videos/{job['id']}/video.mp4")
+        expired = client.get(f"/v1/videos/{job['id']}/content")
+        assert expired.status_code == 404 and expired.json()["error"]["code"] == "output_expired"
+        assert client.get(f"/v1/videos/{job['id']}").json()["outputs"] == []
+        service.deployment.settings.job_ttl_seconds = 0
+        assert sweep(service.deployment).purged == 1
+        assert client.get(f"/v1/videos/{job['id']}").status_code == 404

@@ -115,6 +115,8 @@ def main(argv: list[str] | None = None) -> int:
         format="[%(asctime)s] %(levelname)s: %(message)s",
         handlers=[logging.StreamHandler(stream=sys.stdout)],
     )
+    # Alembic reports every migration check at INFO; kino's own lines are the useful ones.
+    logging.getLogger("alembic").setLevel(logging.WARNING)
     try:
         return COMMANDS[args.command](args)
     except KinoError as error:

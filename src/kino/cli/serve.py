@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import os
 import signal
 import subprocess
 import sys
+from collections.abc import Iterator
 
 from kino.cli import deployment_flags
 
@@ -61,8 +63,22 @@ def _stop_workers(workers: list[subprocess.Popen], grace: float) -> None:
             worker.kill()
 
 
-def run(args: argparse.Namespace) -> int:
+def _server(app: object, host: str, port: int) -> object:
     import uvicorn
+
+    class Server(uvicorn.Server):
+        @contextlib.contextmanager
+        def capture_signals(self) -> Iterator[None]:
+            # uvicorn re-raises the signal once it has stopped, which would end this process
+            # before it stops its workers.
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                signal.signal(sig, self.handle_exit)
+            yield
+
+    return Server(uvicorn.Config(app, host=host, port=port))
+
+
+def run(args: argparse.Namespace) -> int:
 
     from kino.errors import InvalidSpec
     from kino.service.app import create_app
@@ -82,7 +98,7 @@ def run(args: argparse.Namespace) -> int:
     env = {**os.environ, **deployment_flags.environment_of(settings)}
     workers = _start_workers(args, env)
     try:
-        uvicorn.run(create_app(deployment), host=settings.host, port=settings.port)
+        _server(create_app(deployment), settings.host, settings.port).run()
     finally:
         _stop_workers(workers, settings.shutdown_grace_seconds)
         janitor.stop()
