@@ -16,11 +16,16 @@ class TrainConfig:
     pool_limit: int | None = None
     # Captions the tokenizer is trained on.
     tokenizer_corpus: int = 20000
-    # VAE: 5-frame windows, 32x32 crops mostly around the object.
+    # VAE: 9-frame windows, 32x32 crops mostly around the object.
     vae_steps: int = 1600
     vae_batch: int = 8
     vae_lr: float = 1e-3
     vae_latent_weight: float = 1e-4
+    # Then the decoder alone, on whole 17-frame 64x64 videos, the encoder (and so the latents)
+    # fixed.
+    decoder_steps: int = 600
+    decoder_batch: int = 4
+    decoder_lr: float = 3e-4
     # DiT (and, for t2v, the text encoder).
     t2v_steps: int = 2000
     i2v_steps: int = 500
@@ -47,6 +52,8 @@ class TrainConfig:
             tokenizer_corpus=1000,
             vae_steps=20,
             vae_batch=2,
+            decoder_steps=5,
+            decoder_batch=2,
             t2v_steps=20,
             i2v_steps=5,
             i2v_seeds_per_scene=1,

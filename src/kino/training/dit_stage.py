@@ -23,6 +23,7 @@ from kino.engine.text import tokenize
 from kino.training.data import to_model_range
 from kino.training.flow import noise_latents, predicted_x0, shifted_sigmas
 from kino.training.lighting_loss import lighting_consistency_loss
+from kino.training.vae_stage import denormalise
 
 
 def captions_for(
@@ -146,7 +147,4 @@ class DitTrainer:
         return losses
 
     def _decode(self, latents: torch.Tensor) -> torch.Tensor:
-        shape = (1, -1, 1, 1, 1)
-        mean = torch.tensor(self.vae.config.latents_mean, device=latents.device).view(shape)
-        std = torch.tensor(self.vae.config.latents_std, device=latents.device).view(shape)
-        return self.vae.decode(latents * std + mean).sample
+        return self.vae.decode(denormalise(self.vae, latents)).sample

@@ -1,6 +1,7 @@
 """`kino train`: the demo model from scratch, stage by stage, resumable.
 
-tokenizer → VAE → latents → t2v (text encoder + DiT) → i2v/flf2v DiT → diffusers folder.
+tokenizer → VAE → latents → decoder fine-tune → t2v (text encoder + DiT) → i2v/flf2v DiT →
+diffusers folder.
 Each stage keeps its state under `out_dir`; a stage that finished is loaded, not retrained, so
 rerunning the same command after an interruption continues where it stopped.
 """
@@ -23,11 +24,13 @@ from kino.demo.captions import vocabulary_corpus
 from kino.demo.tokenizer import train_tokenizer
 from kino.engine.time_embedding import use_official_time_embedding
 from kino.training.config import TrainConfig
-from kino.training.data import VideoPool
+from kino.training.data import VideoPool, to_model_range
 from kino.training.dit_stage import DitData, DitTrainer, conditioning_videos
 from kino.training.export import export_model
 from kino.training.loop import run_stage
 from kino.training.vae_stage import (
+    decoder_loss,
+    denormalise,
     encode_means,
     normalise,
     sample_windows,
@@ -78,6 +81,49 @@ def _vae(config: TrainConfig, pool: VideoPool, device: torch.device, summary: di
     summary["vae"] = _stage_summary(history)
     with torch.no_grad():
         set_latent_statistics(vae, encode_means(vae, pool.videos[: min(len(pool), 256)]))
+    vae.save_pretrained(done)
+    return vae
+
+
+def _decoder(
+    config: TrainConfig,
+    pool: VideoPool,
+    vae: AutoencoderKLWan,
+    latents: torch.Tensor,
+    summary: dict,
+) -> AutoencoderKLWan:
+    done = config.out_dir / "decoder" / "final"
+    if done.exists():
+        return AutoencoderKLWan.from_pretrained(done).to(vae.device)
+    modules = {"decoder": vae.decoder, "post_quant_conv": vae.post_quant_conv}
+    for module in modules.values():
+        module.requires_grad_(True)
+    raw = denormalise(vae, latents)
+    generator = torch.Generator().manual_seed(config.seed + 3)
+    rng = np.random.default_rng(config.seed + 3)
+
+    def step_loss(step: int) -> dict[str, torch.Tensor]:
+        index = rng.integers(0, len(pool), size=config.decoder_batch)
+        videos = to_model_range(np.asarray(pool.videos[index])).to(vae.device)
+        return decoder_loss(vae, raw[index].to(vae.device), videos)
+
+    history = run_stage(
+        "decoder",
+        config.out_dir / "decoder",
+        modules,
+        step_loss,
+        config.decoder_steps,
+        config.decoder_lr,
+        config.warmup_steps,
+        generator,
+        rng,
+        config.checkpoint_every,
+        config.bf16,
+        vae.device,
+    )
+    summary["decoder"] = _stage_summary(history)
+    vae.requires_grad_(False)
+    vae.eval()
     vae.save_pretrained(done)
     return vae
 
@@ -182,6 +228,7 @@ def train(config: TrainConfig) -> Path:
     data = _latents(
         config, pool, vae, i2v_every=config.seeds_per_scene // config.i2v_seeds_per_scene
     )
+    vae = _decoder(config, pool, vae, data["latents"], summary)
 
     torch.manual_seed(config.seed)
     text_encoder = architecture.build_text_encoder(len(tokenizer)).to(device)

@@ -54,6 +54,27 @@ def vae_loss(
     return {"loss": mse + l1 + latent_weight * magnitude, "mse": mse, "psnr": psnr}
 
 
+def decoder_loss(
+    vae: AutoencoderKLWan, latents: torch.Tensor, videos: torch.Tensor
+) -> dict[str, torch.Tensor]:
+    """Full-length, full-size reconstruction from fixed posterior means: fine-tunes the decoder
+    (its causal cache over every frame group, and the whole canvas) while the latents the DiT
+    learned stay exactly as they are."""
+    recon = vae.decode(latents).sample
+    mse = (recon - videos).pow(2).mean()
+    l1 = (recon - videos).abs().mean()
+    psnr = 10 * torch.log10(4.0 / mse.detach().clamp_min(1e-10))
+    return {"loss": mse + l1, "mse": mse, "psnr": psnr}
+
+
+def denormalise(vae: AutoencoderKLWan, latents: torch.Tensor) -> torch.Tensor:
+    """Unit-scale latents → the VAE's posterior-mean scale (the inverse of `normalise`)."""
+    shape = (1, -1, 1, 1, 1)
+    mean = torch.tensor(vae.config.latents_mean, device=latents.device).view(shape)
+    std = torch.tensor(vae.config.latents_std, device=latents.device).view(shape)
+    return latents * std + mean
+
+
 @torch.no_grad()
 def encode_means(
     vae: AutoencoderKLWan, videos: np.ndarray | torch.Tensor, batch: int = 16
