@@ -39,10 +39,14 @@ class ConfigError(KinoError):
     code = "config_error"
 
 
-class JobNotFound(KinoError):
-    """No such job, or a job the caller may not see."""
+class NotFound(KinoError):
+    """No such thing, or one the caller may not see."""
 
     code = "not_found"
+
+
+class JobNotFound(NotFound):
+    """No such job, or a job the caller may not see."""
 
 
 class LeaseLost(KinoError):

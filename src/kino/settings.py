@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from kino.demo import MODEL_DIR
+from kino.tasks import TASKS
 
 DEMO_MODEL = "kino-demo"
 
@@ -17,7 +18,15 @@ class ModelEntry(BaseModel):
     """A model a deployment serves: a checkpoint folder and the tasks it runs."""
 
     path: Path
-    tasks: list[str]
+    tasks: list[str] = Field(min_length=1)
+
+    @field_validator("tasks")
+    @classmethod
+    def _known_tasks(cls, tasks: list[str]) -> list[str]:
+        unknown = [task for task in tasks if task not in TASKS]
+        if unknown:
+            raise ValueError(f"unknown tasks {unknown}; known: {', '.join(TASKS)}")
+        return tasks
 
 
 def _default_models() -> dict[str, ModelEntry]:
@@ -47,7 +56,7 @@ class Settings(BaseSettings):
     max_queued_per_key: int = 50
     max_queue: int = 1000
 
-    max_frames: int = 81
+    max_frames: int = 121
     max_pixels: int = 1280 * 720
     max_steps: int = 100
     max_prompt_chars: int = 2000

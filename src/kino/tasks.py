@@ -43,6 +43,8 @@ SIZES: tuple[str, ...] = (
     "64*64",
 )
 
+DEFAULT_SIZE = "1280*720"
+
 _SIZES_720_480 = ("720*1280", "1280*720", "480*832", "832*480")
 
 
@@ -90,6 +92,11 @@ class TaskPreset:
         if self.shift_480p is not None and size in ("832*480", "480*832"):
             return self.shift_480p
         return self.sample_shift
+
+    @property
+    def default_size(self) -> str:
+        """The official generate.py's default, 1280*720, or this task's largest size."""
+        return DEFAULT_SIZE if DEFAULT_SIZE in self.sizes else self.sizes[-1]
 
     def check_size(self, size: str) -> None:
         if size not in self.sizes:

@@ -199,3 +199,24 @@ def test_an_oversized_upload_is_refused(sqlite_url, settings_for):
             files={"image": ("a.png", png(256, 256) + b"\0" * 2000, "image/png")},
         )
         assert error_code(response) == "image_too_large"
+
+
+def test_an_oversized_body_is_refused_before_it_is_read(sqlite_url, settings_for):
+    settings = settings_for(sqlite_url, max_image_bytes=1000)
+    with running_service(settings) as service, service.client(service.admin_key) as client:
+        response = client.post(
+            "/v1/videos",
+            data={"prompt": PROMPT},
+            files={"image": ("a.png", b"\0" * 5_000_000, "image/png")},
+        )
+        assert response.status_code == 413 and error_code(response) == "request_too_large"
+
+
+def test_the_openapi_schema_documents_the_body_and_400s(sqlite_url, settings_for):
+    with running_service(settings_for(sqlite_url)) as service, service.client() as client:
+        schema = client.get("/openapi.json").json()
+    create = schema["paths"]["/v1/videos"]["post"]
+    assert set(create["requestBody"]["content"]) == {"application/json", "multipart/form-data"}
+    assert "prompt" in create["requestBody"]["content"]["application/json"]["schema"]["properties"]
+    assert {"202", "400", "401", "429"} <= set(create["responses"])
+    assert all("422" not in op["responses"] for p in schema["paths"].values() for op in p.values())

@@ -5,6 +5,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from pydantic import ValidationError
+
+from kino.errors import ConfigError
 from kino.settings import Settings
 
 # flag → Settings field; a flag left out keeps the environment's value.
@@ -32,13 +35,23 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def settings_from(args: argparse.Namespace, **overrides: object) -> Settings:
     values = {field: getattr(args, flag) for flag, field in FLAGS.items()}
     values.update(overrides)
-    return Settings(**{key: value for key, value in values.items() if value is not None})
+    try:
+        return Settings(**{key: value for key, value in values.items() if value is not None})
+    except ValidationError as error:
+        first = error.errors()[0]
+        name = "KINO_" + "_".join(str(part) for part in first["loc"][:1]).upper()
+        raise ConfigError(f"{name}: {first['msg']}; see README's configuration table") from None
 
 
 def environment_of(settings: Settings) -> dict[str, str]:
     """The KINO_* variables that give a child process these same settings."""
-    return {
+    env = {
         "KINO_DATA_DIR": str(settings.data_dir),
         "KINO_DATABASE_URL": settings.resolved_database_url,
         "KINO_STORAGE_URL": settings.resolved_storage_url,
+        "KINO_HOST": settings.host,
+        "KINO_PORT": str(settings.port),
     }
+    if settings.public_url:
+        env["KINO_PUBLIC_URL"] = settings.public_url
+    return env

@@ -20,7 +20,6 @@ from .parser import str2bool
 
 log = logging.getLogger("kino")
 
-DEFAULT_SIZE = "1280*720"
 OFFICIAL_DEFAULT_TASK = "t2v-14B"
 
 
@@ -174,7 +173,7 @@ def spec_from_args(args: argparse.Namespace) -> GenerationSpec:
     preset = get_task(args.task)
     size = args.size
     if size is None:
-        size = DEFAULT_SIZE if DEFAULT_SIZE in preset.sizes else preset.sizes[-1]
+        size = preset.default_size
     args.ckpt_dir = checkpoint_dir(args)
     if args.use_prompt_extend:
         raise InvalidSpec(

@@ -17,7 +17,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     create.add_argument("name", help="Who or what the key is for.")
     create.add_argument("--admin", action="store_true", help="See and manage every job and key.")
-    create.add_argument("--rate_limit", type=int, help="Requests a minute (default: the setting).")
+    create.add_argument(
+        "--rate_limit", type=int, help="Job submissions a minute (default: the setting)."
+    )
     create.add_argument("--max_queued", type=int, help="Queued+running jobs cap for this key.")
     listing = actions.add_parser("list", help="List keys.", description="List API keys.")
     listing.add_argument("--json", action="store_true", help="Print JSON.")

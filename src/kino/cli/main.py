@@ -9,8 +9,8 @@ from kino.errors import (
     CheckpointError,
     ConfigError,
     InvalidSpec,
-    JobNotFound,
     KinoError,
+    NotFound,
     UnsupportedInProcess,
 )
 
@@ -22,7 +22,7 @@ EXIT_CODES: dict[type[KinoError], int] = {
     UnsupportedInProcess: 2,
     CheckpointError: 3,
     ConfigError: 4,
-    JobNotFound: 5,
+    NotFound: 5,
 }
 
 

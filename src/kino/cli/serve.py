@@ -48,7 +48,9 @@ def _start_workers(args: argparse.Namespace, env: dict[str, str]) -> list[subpro
         command = [sys.executable, "-m", "kino.cli.main", "worker"]
         if index < len(devices):
             command += ["--device", devices[index]]
-        workers.append(subprocess.Popen(command, env=env))
+        # Their own session: a Ctrl-C in the terminal reaches `kino serve` alone, which then
+        # sends each worker one SIGTERM (finish the job), not two (requeue it).
+        workers.append(subprocess.Popen(command, env=env, start_new_session=True))
     return workers
 
 

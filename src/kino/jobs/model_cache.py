@@ -9,6 +9,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, fields
+from pathlib import Path
 from typing import Generic, TypeVar
 
 import torch
@@ -17,6 +18,18 @@ log = logging.getLogger(__name__)
 
 Key = tuple[str, str]  # (model name, task)
 Model = TypeVar("Model")
+
+
+WEIGHT_SUFFIXES = (".safetensors", ".pth", ".bin", ".pt")
+
+
+def weights_on_disk(folder: Path) -> int:
+    """Bytes of the weight files under a checkpoint folder: roughly what loading it takes."""
+    return sum(
+        path.stat().st_size
+        for path in folder.rglob("*")
+        if path.suffix in WEIGHT_SUFFIXES and path.is_file()
+    )
 
 
 def module_bytes(value: object) -> int:
@@ -48,6 +61,7 @@ class ModelCache(Generic[Model]):
         self,
         load: Callable[[Key], Model],
         size_of: Callable[[Model], int],
+        estimate: Callable[[Key], int],
         *,
         budget_bytes: int,
         idle_seconds: float,
@@ -55,6 +69,7 @@ class ModelCache(Generic[Model]):
     ) -> None:
         self._load = load
         self._size_of = size_of
+        self._estimate = estimate
         self.budget_bytes = budget_bytes
         self.idle_seconds = idle_seconds
         self._clock = clock
@@ -74,6 +89,9 @@ class ModelCache(Generic[Model]):
             self._entries.move_to_end(key)
             entry.last_used = self._clock()
             return Checkout(entry.model, 0.0)
+        # Make room first, from the size on disk, so the old and the new never sit in memory
+        # together past the budget; then settle with the size measured once loaded.
+        self._evict_until_fits(self._estimate(key))
         start = time.perf_counter()
         model = self._load(key)
         seconds = time.perf_counter() - start

@@ -457,18 +457,18 @@ class JobStore:
             rows = session.scalars(
                 select(JobRow).where(JobRow.status == COMPLETED, JobRow.expires_at < now)
             ).all()
-            rows = [row for row in rows if row.outputs]
-            jobs = [Job.from_row(row) for row in rows]
+            jobs = [Job.from_row(row) for row in rows if row.outputs]
             for row in rows:
                 row.outputs = []
+                row.expires_at = None
         return jobs
 
     def purge(self, older_than_seconds: float) -> list[Job]:
-        """Delete finished jobs created more than `older_than_seconds` ago."""
+        """Delete jobs that finished more than `older_than_seconds` ago."""
         cutoff = self.clock() - older_than_seconds
         with self._session() as session, session.begin():
             rows = session.scalars(
-                select(JobRow).where(JobRow.status.in_(TERMINAL), JobRow.created_at < cutoff)
+                select(JobRow).where(JobRow.status.in_(TERMINAL), JobRow.completed_at < cutoff)
             ).all()
             jobs = [Job.from_row(row) for row in rows]
             session.execute(delete(JobRow).where(JobRow.seq.in_([job.seq for job in jobs])))

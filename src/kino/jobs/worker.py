@@ -20,11 +20,12 @@ from PIL import Image
 from kino.engine.generator import Generator, StepEvent
 from kino.engine.options import EngineOptions, pick_device
 from kino.errors import JobNotFound, KinoError, LeaseLost
-from kino.jobs.model_cache import Key, ModelCache, module_bytes
+from kino.jobs.model_cache import Key, ModelCache, module_bytes, weights_on_disk
 from kino.jobs.store import Job, Progress
 from kino.media import write_mp4
 from kino.service.deployment import Deployment
 from kino.spec import GenerationSpec, Video, make_spec
+from kino.storage import StorageError
 
 log = logging.getLogger(__name__)
 
@@ -136,6 +137,7 @@ class Worker:
         self.cache: ModelCache[Generator] = ModelCache(
             self._load,
             lambda generator: module_bytes(generator.components),
+            lambda key: weights_on_disk(self.settings.models[key[0]].path),
             budget_bytes=int(self.settings.model_memory_gb * 1024**3),
             idle_seconds=self.settings.model_idle_seconds,
         )
@@ -171,7 +173,8 @@ class Worker:
             return None
         log.info("claimed %s (attempt %d, %s/%s)", job.id, job.attempts, job.model, job.task)
         finished = self.process(job)
-        if finished is not None:
+        if finished is not None and finished.terminal:
+            self.deployment.storage.delete_prefix(f"inputs/{job.id}/")
             self.deployment.notify(finished)
         return finished or job
 
@@ -193,6 +196,8 @@ class Worker:
                 log.warning("dropping %s: %s", job.id, lost)
                 self._forget_if_deleted(job)
                 return None
+            except StorageError as error:  # storage may come back: retry with backoff
+                code, message, retry = error.code, str(error), True
             except KinoError as error:
                 code, message, retry = error.code, str(error), False
             except Exception as error:  # the engine or storage broke: retry with backoff
@@ -246,6 +251,7 @@ class Worker:
         spec = spec_for(job, entry.path, images)
         lease.report(Progress(0.0, "load", 0, 0), force=True)
         checkout = self.cache.get((job.model, job.task))
+        lease.report(Progress(STAGE_END["load"], "load", 1, 1), force=True)
 
         def on_step(event: StepEvent) -> None:
             lease.report(
@@ -256,7 +262,8 @@ class Worker:
 
         self._check(lease)
         video = checkout.model.run(spec, on_step)
-        lease.report(Progress(STAGE_END["decode"], "upload", 0, 0), force=True)
+        steps = spec.sample_steps
+        lease.report(Progress(STAGE_END["decode"], "upload", steps, steps), force=True)
         self._check(lease)
         return Outcome(self._store(job, video), checkout.load_seconds)
 

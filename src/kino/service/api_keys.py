@@ -10,14 +10,14 @@ from dataclasses import dataclass, fields
 from sqlalchemy import Engine, select, update
 from sqlalchemy.orm import Session
 
-from kino.errors import KinoError
+from kino.errors import NotFound
 from kino.jobs.tables import ApiKeyRow
 
 TOKEN_PREFIX = "kino_"
 
 
-class KeyNotFound(KinoError):
-    code = "not_found"
+class KeyNotFound(NotFound):
+    """No API key with that id."""
 
 
 @dataclass(frozen=True)

@@ -102,4 +102,23 @@ def create_app(deployment: Deployment) -> FastAPI:
         require_admin(caller)
         return deployment.keys.revoke(key_id).to_dict()
 
+    install_schema(app)
     return app
+
+
+def install_schema(app: FastAPI) -> None:
+    """FastAPI documents validation errors as 422; kino answers them 400 with its error body."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = generate()
+            for path in schema["paths"].values():
+                for operation in path.values():
+                    responses = operation.get("responses", {})
+                    if responses.pop("422", None) is not None:
+                        responses.setdefault("400", {"description": "Invalid request"})
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]

@@ -6,7 +6,8 @@ from __future__ import annotations
 import dataclasses
 import logging
 import threading
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from sqlalchemy import Engine
@@ -44,6 +45,7 @@ class Deployment:
     storage: Storage
     safety: SafetyPolicy
     webhooks: WebhookSender
+    _deliveries: list[threading.Thread] = field(default_factory=list)
 
     @classmethod
     def open(cls, settings: Settings, *, create_bucket: bool = False) -> Deployment:
@@ -81,7 +83,8 @@ class Deployment:
 
     @property
     def base_url(self) -> str:
-        return self.settings.public_url or f"http://{self.settings.host}:{self.settings.port}"
+        url = self.settings.public_url or f"http://{self.settings.host}:{self.settings.port}"
+        return url.rstrip("/")
 
     def view(self, job: Job) -> dict[str, object]:
         return job_object(job, base_url=self.base_url, queue_position=self.jobs.queue_position(job))
@@ -105,7 +108,12 @@ class Deployment:
 
         thread = threading.Thread(target=deliver, name=f"webhook-{job.id}", daemon=True)
         thread.start()
+        self._deliveries = [t for t in self._deliveries if t.is_alive()] + [thread]
         return thread
 
-    def close(self) -> None:
+    def close(self, webhook_grace_seconds: float = 30.0) -> None:
+        """Give webhooks in flight (and their retries) time to finish, then disconnect."""
+        deadline = time.monotonic() + webhook_grace_seconds
+        for thread in self._deliveries:
+            thread.join(timeout=max(0.0, deadline - time.monotonic()))
         self.engine.dispose()

@@ -1,5 +1,5 @@
-"""The one place errors become HTTP answers: `{"error": {"code", "message"}}` with a 4xx status,
-and never a traceback."""
+"""The one place errors become HTTP answers: `{"error": {"code", "message"}}`, a 4xx status for
+the caller's mistakes, 5xx for the deployment's, and never a traceback."""
 
 from __future__ import annotations
 
@@ -10,20 +10,20 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
-from kino.errors import ConfigError, InvalidSpec, JobNotFound, KinoError
-from kino.service.api_keys import KeyNotFound
+from kino.errors import ConfigError, InvalidSpec, KinoError, NotFound
 from kino.service.safety import SafetyError
 from kino.service.webhooks import WebhookRefused
-from kino.storage import ObjectNotFound
+from kino.storage import ObjectNotFound, StorageError
 
 log = logging.getLogger(__name__)
 
+# The first matching entry wins: ObjectNotFound before StorageError.
 STATUS: dict[type[KinoError], int] = {
     InvalidSpec: 400,
     WebhookRefused: 400,
-    JobNotFound: 404,
-    KeyNotFound: 404,
+    NotFound: 404,
     ObjectNotFound: 404,
+    StorageError: 503,
     ConfigError: 500,
     SafetyError: 500,
 }
@@ -54,7 +54,7 @@ def _status(error: KinoError) -> int:
     for kind, status in STATUS.items():
         if isinstance(error, kind):
             return status
-    return 400
+    return 500
 
 
 def _field(location: tuple[object, ...]) -> str:

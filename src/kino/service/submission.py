@@ -105,9 +105,12 @@ def _task(name: str, entry: ModelEntry, requested: str | None, image_fields: set
         wanted = TaskKind.FLF2V
     elif "image" in image_fields:
         wanted = TaskKind.I2V
-    for task in entry.tasks:
-        if get_task(task).kind is wanted:
-            return task
+    # A ti2v model does text-to-video and image-to-video both.
+    kinds = [wanted] if wanted is TaskKind.FLF2V else [wanted, TaskKind.TI2V]
+    for kind in kinds:
+        for task in entry.tasks:
+            if get_task(task).kind is kind:
+                return task
     raise InvalidSpec(
         f"model {name!r} has no {wanted.value} task; pass `task`, one of: {', '.join(entry.tasks)}",
         code="unsupported_task",
@@ -137,7 +140,7 @@ def _frames(request: VideoRequest, preset: TaskPreset, settings: Settings) -> in
 
 
 def _size(request: VideoRequest, preset: TaskPreset, settings: Settings) -> str:
-    size = request.size or preset.sizes[0]
+    size = request.size or preset.default_size
     width, height = parse_size(size)
     if size not in preset.sizes:
         raise InvalidSpec(

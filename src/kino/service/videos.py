@@ -61,6 +61,14 @@ async def _read_submission(request: Request) -> tuple[VideoRequest, list[Upload]
     return submission.validate_body(body), []
 
 
+def _check_length(request: Request, deployment: Deployment) -> None:
+    """Refuse a body larger than three images and a prompt before reading any of it."""
+    limit = 3 * deployment.settings.max_image_bytes + 1024 * 1024
+    length = request.headers.get("content-length")
+    if length is not None and length.isdigit() and int(length) > limit:
+        raise ApiError(413, "request_too_large", f"the request body is over {limit} bytes")
+
+
 def _check_capacity(deployment: Deployment, caller: Caller) -> None:
     settings = deployment.settings
     if deployment.jobs.count_queued() >= settings.max_queue:
@@ -82,7 +90,40 @@ def _check_capacity(deployment: Deployment, caller: Caller) -> None:
             )
 
 
-@router.post("", status_code=202, summary="Create a video job")
+def _request_body_schema() -> dict[str, Any]:
+    """The body this route reads by hand (JSON or multipart), for the OpenAPI schema."""
+    schema = VideoRequest.model_json_schema()
+    form = {
+        **schema,
+        "properties": {
+            **schema["properties"],
+            **{name: {"type": "string", "format": "binary"} for name in submission.IMAGE_FIELDS},
+            "metadata": {"type": "string", "description": "A JSON object"},
+        },
+    }
+    return {
+        "required": True,
+        "content": {
+            "application/json": {"schema": schema},
+            "multipart/form-data": {"schema": form},
+        },
+    }
+
+
+@router.post(
+    "",
+    status_code=202,
+    summary="Create a video job",
+    openapi_extra={"requestBody": _request_body_schema()},
+    responses={
+        200: {"description": "A repeat of an earlier request with the same Idempotency-Key"},
+        400: {"description": 'Invalid request: `{"error": {"code", "message"}}`'},
+        401: {"description": "No or an unknown API key"},
+        409: {"description": "Idempotency-Key reused with a different request"},
+        413: {"description": "The request body is too large"},
+        429: {"description": "Rate limit, queue cap or full queue; see Retry-After"},
+    },
+)
 async def create_video(
     request: Request,
     caller: CallerDep,
@@ -94,6 +135,7 @@ async def create_video(
     if caller.key is not None:
         limit = caller.key.rate_limit_per_minute or deployment.settings.rate_limit_per_minute
         request.app.state.rate_limiter.hit(caller.owner, limit)
+    _check_length(request, deployment)
     body, uploads = await _read_submission(request)
     built = submission.build(deployment, caller, body, uploads, idempotency_key)
     if idempotency_key is not None:
