@@ -156,6 +156,10 @@ def checkpoint_dir(args: argparse.Namespace) -> Path:
             f"task {args.task} needs its weights; pass --ckpt_dir with the checkpoint folder, "
             "or use a demo task (demo-t2v, demo-i2v, demo-flf2v) to run the built-in model"
         )
+    return require_builtin_model()
+
+
+def require_builtin_model() -> Path:
     if not MODEL_DIR.is_dir():
         raise CheckpointError(
             f"the built-in demo model is missing from this installation ({MODEL_DIR}); "
