@@ -30,6 +30,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add("--device", default=None, help="cpu, cuda, cuda:1, mps; default: the best available.")
     add("--quick", action="store_true", help="A few steps per stage, to check the pipeline.")
     add("--vae_steps", type=int, default=None, help=f"VAE steps ({_default('vae_steps')}).")
+    add(
+        "--decoder_steps",
+        type=int,
+        default=None,
+        help=f"VAE decoder fine-tune steps ({_default('decoder_steps')}).",
+    )
     add("--t2v_steps", type=int, default=None, help=f"t2v steps ({_default('t2v_steps')}).")
     add("--i2v_steps", type=int, default=None, help=f"i2v steps ({_default('i2v_steps')}).")
     add("--batch", type=int, default=None, help=f"DiT batch size ({_default('dit_batch')}).")
@@ -55,7 +61,7 @@ def run(args: argparse.Namespace) -> int:
     from kino.engine.options import pick_device
     from kino.training.run import train
 
-    for flag in ("vae_steps", "t2v_steps", "i2v_steps", "batch"):
+    for flag in ("vae_steps", "decoder_steps", "t2v_steps", "i2v_steps", "batch"):
         value = getattr(args, flag)
         if value is not None and value < 1:
             raise InvalidSpec(f"--{flag} {value} must be at least 1")
@@ -72,6 +78,7 @@ def run(args: argparse.Namespace) -> int:
         config = config.quick()
     overrides = {
         "vae_steps": args.vae_steps,
+        "decoder_steps": args.decoder_steps,
         "t2v_steps": args.t2v_steps,
         "i2v_steps": args.i2v_steps,
         "dit_batch": args.batch,
