@@ -110,3 +110,12 @@ def test_serve_with_a_worker_runs_a_job_end_to_end(demo_model: Path, tmp_path: P
     output = (tmp_path / "serve.log").read_text()
     assert server.returncode == 0, output
     assert "stopped after 1 jobs" in output
+
+
+def test_a_bad_models_setting_is_one_line_and_exit_4(tmp_path: Path) -> None:
+    database = ["--database_url", f"sqlite:///{tmp_path / 'kino.db'}"]
+    for models in ('{"broken', '{"m": {"path": "/x", "tasks": ["t2v-99B"]}}'):
+        env = {**os.environ, "KINO_MODELS": models}
+        result = kino("keys", "list", *database, env=env)
+        assert result.returncode == 4 and result.stderr.count("\n") == 1, result.stderr
+        assert "KINO_MODELS" in result.stderr or "models" in result.stderr

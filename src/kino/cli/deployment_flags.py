@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 
 from pydantic import ValidationError
+from pydantic_settings import SettingsError
 
 from kino.errors import ConfigError
 from kino.settings import Settings
@@ -41,6 +42,8 @@ def settings_from(args: argparse.Namespace, **overrides: object) -> Settings:
         first = error.errors()[0]
         name = "KINO_" + "_".join(str(part) for part in first["loc"][:1]).upper()
         raise ConfigError(f"{name}: {first['msg']}; see README's configuration table") from None
+    except SettingsError as error:  # a KINO_* variable that is not valid JSON
+        raise ConfigError(f"{error}; see README's configuration table") from None
 
 
 def environment_of(settings: Settings) -> dict[str, str]:

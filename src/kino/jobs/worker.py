@@ -174,7 +174,10 @@ class Worker:
         log.info("claimed %s (attempt %d, %s/%s)", job.id, job.attempts, job.model, job.task)
         finished = self.process(job)
         if finished is not None and finished.terminal:
-            self.deployment.storage.delete_prefix(f"inputs/{job.id}/")
+            try:
+                self.deployment.storage.delete_prefix(f"inputs/{job.id}/")
+            except StorageError as error:  # the janitor's purge removes them later
+                log.warning("inputs of %s not deleted: %s", job.id, error)
             self.deployment.notify(finished)
         return finished or job
 
