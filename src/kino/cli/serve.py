@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import contextlib
 import logging
 import os
 import signal
 import subprocess
 import sys
-from collections.abc import Iterator
 
 from kino.cli import deployment_flags
 
@@ -65,27 +63,13 @@ def _stop_workers(workers: list[subprocess.Popen], grace: float) -> None:
             worker.kill()
 
 
-def _server(app: object, host: str, port: int) -> object:
-    import uvicorn
-
-    class Server(uvicorn.Server):
-        @contextlib.contextmanager
-        def capture_signals(self) -> Iterator[None]:
-            # uvicorn re-raises the signal once it has stopped, which would end this process
-            # before it stops its workers.
-            for sig in (signal.SIGINT, signal.SIGTERM):
-                signal.signal(sig, self.handle_exit)
-            yield
-
-    return Server(uvicorn.Config(app, host=host, port=port))
-
-
 def run(args: argparse.Namespace) -> int:
 
     from kino.errors import InvalidSpec
     from kino.service.app import create_app
     from kino.service.deployment import Deployment
     from kino.service.janitor import Janitor
+    from kino.service.server import serve
 
     if args.workers < 0:
         raise InvalidSpec("--workers must be 0 or more")
@@ -100,7 +84,7 @@ def run(args: argparse.Namespace) -> int:
     env = {**os.environ, **deployment_flags.environment_of(settings)}
     workers = _start_workers(args, env)
     try:
-        _server(create_app(deployment), settings.host, settings.port).run()
+        serve(create_app(deployment), settings.host, settings.port)
     finally:
         _stop_workers(workers, settings.shutdown_grace_seconds)
         janitor.stop()
