@@ -27,8 +27,8 @@ class TrainConfig:
     decoder_batch: int = 4
     decoder_lr: float = 3e-4
     # DiT (and, for t2v, the text encoder).
-    t2v_steps: int = 2000
-    i2v_steps: int = 500
+    t2v_steps: int = 5000
+    i2v_steps: int = 800
     # The i2v stage conditions on one video per training scene.
     i2v_seeds_per_scene: int = 1
     dit_batch: int = 16
