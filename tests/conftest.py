@@ -1,8 +1,10 @@
-"""Shared fixtures: tiny checkpoints of every task in both layouts, built once per session."""
+"""Shared fixtures: tiny checkpoints of every task in both layouts (built once per session), the
+demo-architecture model, the databases and an S3 endpoint."""
 
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -93,3 +95,30 @@ def moto_s3_endpoint() -> Iterator[str]:
             yield f"http://{host}:{port}"
         finally:
             server.stop()
+
+
+POSTGRES_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/test"
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'kino.db'}"
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """A fresh schema in the local PostgreSQL's `test` database, dropped afterwards."""
+    import psycopg
+
+    schema = f"kino_test_{os.getpid()}_{time.monotonic_ns()}"
+    with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as connection:
+        connection.execute(f'CREATE SCHEMA "{schema}"')
+    # synchronous_commit off: a test's commits need not wait for the disk (it is thrown away).
+    yield f"{POSTGRES_ADMIN_URL}?options=-csearch_path%3D{schema}%20-csynchronous_commit%3Doff"
+    with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as connection:
+        connection.execute(f'DROP SCHEMA "{schema}" CASCADE')
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def database_url(request: pytest.FixtureRequest) -> str:
+    return request.getfixturevalue(f"{request.param}_url")

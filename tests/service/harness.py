@@ -9,7 +9,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -17,6 +17,7 @@ from typing import Any
 import httpx
 import uvicorn
 
+from kino.cli import deployment_flags
 from kino.service.app import create_app
 from kino.service.deployment import Deployment
 from kino.settings import Settings
@@ -35,11 +36,9 @@ def free_port() -> int:
 def environment_of(settings: Settings) -> dict[str, str]:
     """The environment that gives a `kino` subprocess these settings."""
     env = {key: value for key, value in os.environ.items() if not key.startswith("KINO_")}
+    env.update(deployment_flags.environment_of(settings))
     env.update(
         {
-            "KINO_DATA_DIR": str(settings.data_dir),
-            "KINO_DATABASE_URL": settings.resolved_database_url,
-            "KINO_STORAGE_URL": settings.resolved_storage_url,
             "KINO_MODELS": json.dumps(
                 {name: entry.model_dump(mode="json") for name, entry in settings.models.items()}
             ),
@@ -47,7 +46,6 @@ def environment_of(settings: Settings) -> dict[str, str]:
             "KINO_LEASE_SECONDS": str(settings.lease_seconds),
             "KINO_RETRY_BACKOFF_SECONDS": str(settings.retry_backoff_seconds),
             "KINO_POLL_SECONDS": str(settings.poll_seconds),
-            "KINO_PORT": str(settings.port),
         }
     )
     return env
@@ -117,13 +115,24 @@ def worker_process(settings: Settings, *args: str) -> subprocess.Popen:
     )
 
 
+def wait_until(
+    read: Callable[[], dict[str, Any]], done: Callable[[dict[str, Any]], bool], timeout: float = 120
+) -> dict[str, Any]:
+    """Poll `read()` until `done` holds for what it returns; fail after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = read()
+        if done(value):
+            return value
+        assert time.monotonic() < deadline, f"gave up waiting; last seen: {value}"
+        time.sleep(0.05)
+
+
 def wait_for(
     client: httpx.Client, job_id: str, statuses: set[str], timeout: float = 120
 ) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout
-    while True:
-        job = client.get(f"/v1/videos/{job_id}").json()
-        if job["status"] in statuses:
-            return job
-        assert time.monotonic() < deadline, f"{job_id} stuck in {job['status']}"
-        time.sleep(0.05)
+    return wait_until(
+        lambda: client.get(f"/v1/videos/{job_id}").json(),
+        lambda job: job["status"] in statuses,
+        timeout,
+    )

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from harness import SMALL, running_service, running_worker, wait_for
+from harness import SMALL, running_service, running_worker, wait_for, wait_until
 from standardwebhooks import Webhook
 
 from kino.media import read_mp4
@@ -97,11 +97,11 @@ def test_a_finished_job_calls_its_webhook_signed_and_retried(sqlite_url, setting
         payload = Webhook(webhook_secret(settings)).verify(body, headers)
         assert payload["type"] == "video.completed"
         assert payload["data"]["id"] == job["id"] and payload["data"]["status"] == "completed"
-        recorded = wait_for(client, job["id"], {"completed"})["webhook"]
-        deadline = 50
-        while recorded is None and deadline:
-            recorded = client.get(f"/v1/videos/{job['id']}").json()["webhook"]
-            deadline -= 1
+        recorded = wait_until(
+            lambda: client.get(f"/v1/videos/{job['id']}").json(),
+            lambda job: job["webhook"] is not None,
+            timeout=30,
+        )["webhook"]
         assert recorded["delivered"] is True and recorded["attempts"] == 2
 
 

@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 
 import httpx
-from harness import SMALL, running_service, running_worker, wait_for
+from harness import SMALL, running_service, running_worker, wait_for, wait_until
 
 from kino.media import read_mp4
 
@@ -80,8 +80,10 @@ def test_cancel_queued_and_running_jobs(sqlite_url, settings_for):
         long_id = long.json()["id"]
         with running_worker(service.deployment):
             wait_for(client, long_id, {"in_progress"})
-            while client.get(f"/v1/videos/{long_id}").json()["step"] < 2:
-                pass
+            wait_until(
+                lambda: client.get(f"/v1/videos/{long_id}").json(),
+                lambda job: job["stage"] == "denoise" and job["step"] >= 2,
+            )
             client.post(f"/v1/videos/{long_id}/cancel")
             cancelled = wait_for(client, long_id, {"cancelled", "completed"})
         assert cancelled["status"] == "cancelled"

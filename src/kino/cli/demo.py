@@ -38,7 +38,7 @@ def run(args: argparse.Namespace) -> int:
     spec = make_spec(
         DEMO_TASK,
         prompt=args.prompt,
-        size=preset.sizes[0],
+        size=preset.default_size,
         seed=args.base_seed,
         ckpt_dir=model_dir,
     )

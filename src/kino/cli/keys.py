@@ -50,9 +50,11 @@ def run(args: argparse.Namespace) -> int:
         listed = keys.list()
         if args.json:
             print(json.dumps([key.to_dict() for key in listed], indent=2))
-        for key in [] if args.json else listed:
-            state = "revoked" if key.revoked_at is not None else "active"
-            print(f"{key.id}\t{key.prefix}…\t{state}\t{'admin' if key.admin else '-'}\t{key.name}")
+        else:
+            for key in listed:
+                state = "revoked" if key.revoked_at is not None else "active"
+                scope = "admin" if key.admin else "-"
+                print(f"{key.id}\t{key.prefix}…\t{state}\t{scope}\t{key.name}")
     else:
         key = keys.revoke(args.key_id)
         print(f"{key.id} revoked")

@@ -103,10 +103,13 @@ class ModelCache(Generic[Model]):
         return Checkout(model, seconds)
 
     def _evict_until_fits(self, incoming: int) -> None:
+        evicted = False
         while self._entries and self.resident_bytes + incoming > self.budget_bytes:
             key, _ = self._entries.popitem(last=False)
             log.info("unloaded %s/%s to stay under the memory budget", *key)
-        self._release()
+            evicted = True
+        if evicted:
+            self._release()
 
     def unload_idle(self) -> list[Key]:
         cutoff = self._clock() - self.idle_seconds

@@ -31,7 +31,8 @@ log = logging.getLogger(__name__)
 
 # Share of the whole job's progress bar that each stage ends at.
 STAGE_END = {"load": 5.0, "text": 8.0, "image": 12.0, "denoise": 92.0, "decode": 97.0}
-STAGE_START = {"load": 0.0, "text": 5.0, "image": 8.0, "denoise": 12.0, "decode": 92.0}
+# Each stage starts where the one before it ends.
+STAGE_START = dict(zip(STAGE_END, [0.0, *STAGE_END.values()], strict=False))
 # Progress is written at most this often; each write also renews the lease.
 PROGRESS_INTERVAL = 0.25
 

@@ -3,20 +3,18 @@ contract. The API process never imports torch."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import Depends, FastAPI
+from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from sqlalchemy import text
 
 from kino import __version__
 from kino.service import errors, videos
-from kino.service.auth import Caller, RateLimiter, authenticate, require_admin
+from kino.service.auth import CallerDep, RateLimiter, require_admin
 from kino.service.deployment import Deployment
 from kino.tasks import get_task
-
-CallerDep = Annotated[Caller, Depends(authenticate)]
 
 
 class KeyRequest(BaseModel):

@@ -7,8 +7,9 @@ import threading
 import time
 from collections import defaultdict, deque
 from dataclasses import dataclass
+from typing import Annotated
 
-from fastapi import Request
+from fastapi import Depends, Request
 
 from kino.service.api_keys import ApiKey
 from kino.service.errors import ApiError
@@ -51,6 +52,9 @@ def authenticate(request: Request) -> Caller:
             headers={"WWW-Authenticate": "Bearer"},
         )
     return Caller(owner=key.id, admin=key.admin, key=key)
+
+
+CallerDep = Annotated[Caller, Depends(authenticate)]
 
 
 def require_admin(caller: Caller) -> None:

@@ -4,6 +4,8 @@ the caller's mistakes, 5xx for the deployment's, and never a traceback."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -57,8 +59,12 @@ def _status(error: KinoError) -> int:
     return 500
 
 
-def _field(location: tuple[object, ...]) -> str:
-    return ".".join(str(part) for part in location if part not in ("body", "query", "header"))
+def validation_message(errors: Sequence[Any]) -> str:
+    """`field: problem` for the first of pydantic's validation errors."""
+    first = errors[0]
+    location = first.get("loc", ())
+    field = ".".join(str(part) for part in location if part not in ("body", "query", "header"))
+    return f"{field}: {first.get('msg')}" if field else str(first.get("msg"))
 
 
 def install(app: FastAPI) -> None:
@@ -72,10 +78,7 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(_request: Request, error: RequestValidationError) -> JSONResponse:
-        first = error.errors()[0]
-        field = _field(tuple(first.get("loc", ())))
-        message = f"{field}: {first.get('msg')}" if field else str(first.get("msg"))
-        return error_response(400, "invalid_request", message)
+        return error_response(400, "invalid_request", validation_message(error.errors()))
 
     @app.exception_handler(HTTPException)
     async def http_error(_request: Request, error: HTTPException) -> JSONResponse:

@@ -16,10 +16,11 @@ from kino.errors import InvalidSpec
 from kino.jobs.store import NewJob, new_job_id
 from kino.service.auth import Caller
 from kino.service.deployment import Deployment
+from kino.service.errors import validation_message
 from kino.service.webhooks import check_target
 from kino.settings import ModelEntry, Settings
 from kino.spec import make_spec, resolve_seed
-from kino.tasks import TaskKind, TaskPreset, check_frame_num, get_task, parse_size
+from kino.tasks import TaskKind, TaskPreset, get_task, parse_size
 
 IMAGE_FIELDS = ("image", "first_frame", "last_frame")
 IMAGE_FORMATS = ("PNG", "JPEG", "WEBP")
@@ -75,9 +76,7 @@ def validate_body(body: Any) -> VideoRequest:
     try:
         return VideoRequest.model_validate(body)
     except ValidationError as error:
-        first = error.errors()[0]
-        field = ".".join(str(part) for part in first["loc"])
-        raise InvalidSpec(f"{field}: {first['msg']}", code="invalid_request") from None
+        raise InvalidSpec(validation_message(error.errors()), code="invalid_request") from None
 
 
 def _model(settings: Settings, name: str | None) -> tuple[str, ModelEntry]:
@@ -130,7 +129,6 @@ def _frames(request: VideoRequest, preset: TaskPreset, settings: Settings) -> in
             f"num_frames {frames} is not of the form 4n+1 (e.g. 17, 33, 81)",
             code="invalid_frame_num",
         )
-    check_frame_num(frames)
     if frames > settings.max_frames:
         raise InvalidSpec(
             f"num_frames {frames} is over this deployment's limit of {settings.max_frames}",

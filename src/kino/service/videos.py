@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator
+from pathlib import PurePosixPath
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Query, Request
@@ -14,14 +15,13 @@ from starlette.datastructures import UploadFile
 from kino.errors import InvalidSpec, JobNotFound
 from kino.jobs.store import STATUSES, IdempotencyConflict, Job
 from kino.service import submission
-from kino.service.auth import Caller, authenticate
+from kino.service.auth import Caller, CallerDep
 from kino.service.deployment import Deployment
 from kino.service.errors import ApiError
 from kino.service.submission import Upload, VideoRequest
 from kino.storage import ObjectNotFound
 
 router = APIRouter(prefix="/v1/videos", tags=["videos"])
-CallerDep = Annotated[Caller, Depends(authenticate)]
 # Seconds between looks at the job while streaming its events, and between keep-alives.
 EVENT_POLL_SECONDS = 0.2
 KEEPALIVE_SECONDS = 15.0
@@ -249,13 +249,11 @@ def video_content(
         headers={
             "Content-Length": str(output["bytes"]),
             "ETag": f'"{output["sha256"]}"',
-            "Content-Disposition": f'inline; filename="{job.id}{_suffix(output["key"])}"',
+            "Content-Disposition": (
+                f'inline; filename="{job.id}{PurePosixPath(output["key"]).suffix}"'
+            ),
         },
     )
-
-
-def _suffix(key: str) -> str:
-    return key[key.rfind(".") :]
 
 
 @router.get(
