@@ -20,3 +20,6 @@ def test_tokenizer_learns_caption_words_and_spells_out_unseen_ones() -> None:
     assert tokenizer.decode(unseen, skip_special_tokens=True) == "zxqv"
     chinese = tokenizer("夕阳下，一个红色的圆从左向右移动").input_ids
     assert tokenizer.unk_token_id not in chinese
+    pieces = tokenizer.convert_ids_to_tokens(chinese)
+    # One piece per character: colour and shape words reach the encoder as separable units.
+    assert pieces[:-1] == [f"▁{c}" for c in "夕阳下,一个红色的圆从左向右移动"]

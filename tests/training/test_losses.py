@@ -44,3 +44,31 @@ def test_lighting_loss_hinges_on_large_steady_jumps() -> None:
     # Constant change (no jerk), but each step is above the 0.08 threshold.
     steep = _video([0.9 - 0.1 * i for i in range(17)])
     assert abs(lighting_consistency_loss(steep).item() - 0.02**2) < 1e-6
+
+
+def test_object_weights_cover_exactly_the_latents_the_object_folds_into(tmp_path) -> None:
+    from kino.demo import world
+    from kino.demo.architecture import VAE_STRIDE
+    from kino.training.data import VideoPool
+
+    pool = VideoPool.render(1, tmp_path / "videos.npy", limit=40)
+    index = next(
+        i
+        for i, s in enumerate(pool.scenes)
+        if s.motion == "left_to_right" and s.shape in ("circle", "square")
+    )
+    weights = pool.object_weights(8.0, VAE_STRIDE)
+    assert weights.shape == (len(pool), 1, 5, 16, 16)
+    assert weights.min() == 1.0 and weights.max() == 8.0
+    # Latent frame 0 is video frame 0; latent frame 4 folds frames 13-16.
+    path = pool.tracks(index)
+    for latent_frame, frames in ((0, [0]), (4, [13, 14, 15, 16])):
+        object_cols = (weights[index, 0, latent_frame] > 1).any(dim=0).nonzero().flatten()
+        xs = [path.x[f] * 16 for f in frames]
+        half = path.height[0] * 16 / 2
+        # Within the quarter-pixel anti-aliasing of an edge that falls on a column boundary.
+        assert abs(object_cols.min().item() - (min(xs) - half)) < 1.1
+        assert abs(object_cols.max().item() + 1 - (max(xs) + half)) < 1.1
+    # Pixels the object never touches keep weight 1: the background is most of every frame.
+    assert (weights[index] == 1).float().mean() > 0.8
+    assert world.SIZE // VAE_STRIDE[1] == 16

@@ -41,7 +41,7 @@ VOCAB = list("abcdefghijklmnopqrstuvwxyz0123456789.,!?'-")
 
 
 def umt5_tokenizer(backend: Tokenizer, model_max_length: int = 512) -> PreTrainedTokenizerFast:
-    """Wrap a Metaspace Unigram backend the UMT5 way: '</s>' appended, pad 0, eos 1, unk 2."""
+    """Wrap a Metaspace backend the UMT5 way: '</s>' appended, pad 0, eos 1, unk 2."""
     backend.post_processor = processors.TemplateProcessing(
         single="$A </s>", pair="$A </s> $B </s>", special_tokens=[("</s>", 1)]
     )

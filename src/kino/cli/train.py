@@ -45,6 +45,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=0.0,
         help="Weight of the temporal lighting consistency loss on decoded luminance (0 = off).",
     )
+    add(
+        "--object_weight",
+        type=float,
+        default=None,
+        help="Flow-loss weight of the latents the object covers, against 1 for the background "
+        f"({_default('object_weight')}; 1 = a plain mean).",
+    )
     add("--gradient_checkpointing", action="store_true", help="Trade compute for memory.")
     add("--bf16", action="store_true", help="bf16 autocast (on GPUs; slower on most CPUs).")
     add(
@@ -65,6 +72,8 @@ def run(args: argparse.Namespace) -> int:
         value = getattr(args, flag)
         if value is not None and value < 1:
             raise InvalidSpec(f"--{flag} {value} must be at least 1")
+    if args.object_weight is not None and args.object_weight < 1:
+        raise InvalidSpec(f"--object_weight {args.object_weight} must be at least 1")
     device = args.device or str(pick_device())
     config = TrainConfig(
         out_dir=args.out,
@@ -82,6 +91,7 @@ def run(args: argparse.Namespace) -> int:
         "t2v_steps": args.t2v_steps,
         "i2v_steps": args.i2v_steps,
         "dit_batch": args.batch,
+        "object_weight": args.object_weight,
     }
     config = replace(config, **{k: v for k, v in overrides.items() if v is not None})
     log.info("training the demo model on %s into %s", device, config.out_dir)

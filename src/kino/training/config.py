@@ -35,6 +35,8 @@ class TrainConfig:
     dit_lr: float = 5e-4
     shift: float = 3.0
     caption_drop: float = 0.1
+    # Flow-loss weight of the latents the object covers (1 = a plain mean).
+    object_weight: float = 8.0
     # The temporal lighting consistency loss (0 = off) and how many samples per batch it decodes.
     lighting_weight: float = 0.0
     lighting_batch: int = 2

@@ -52,6 +52,8 @@ class DitData:
 
     scenes: list[world.Scene]
     latents: torch.Tensor  # [N, C, F', h, w]
+    # Flow-loss weights per latent position [N, 1, F', h, w] (see VideoPool.object_weights).
+    weights: torch.Tensor
     # i2v: pool indices with conditioning, and their first-only / first-and-last latents.
     cond_index: torch.Tensor | None = None
     cond_first: torch.Tensor | None = None
@@ -136,14 +138,17 @@ class DitTrainer:
             encoder_hidden_states=context,
             return_dict=False,
         )[0].float()
-        flow = (prediction - sample.target).pow(2).mean()
-        losses = {"loss": flow, "flow": flow}
+        error = (prediction - sample.target).pow(2)
+        weights = data.weights[indices].to(self.device)
+        weighted = (error * weights).mean() / weights.mean()
+        # "flow" is the plain objective, comparable across runs whatever the weighting.
+        losses = {"loss": weighted, "flow": error.mean().detach()}
         if self.lighting_weight > 0:
             n = self.lighting_batch
             x0_hat = predicted_x0(sample, prediction)[:n]
             lighting = lighting_consistency_loss(self._decode(x0_hat))
             losses["lighting"] = lighting
-            losses["loss"] = flow + self.lighting_weight * lighting
+            losses["loss"] = weighted + self.lighting_weight * lighting
         return losses
 
     def _decode(self, latents: torch.Tensor) -> torch.Tensor:

@@ -229,20 +229,26 @@ def train(config: TrainConfig) -> Path:
         config, pool, vae, i2v_every=config.seeds_per_scene // config.i2v_seeds_per_scene
     )
 
+    weights = pool.object_weights(config.object_weight, architecture.VAE_STRIDE)
     torch.manual_seed(config.seed)
     text_encoder = architecture.build_text_encoder(len(tokenizer)).to(device)
     t2v = architecture.build_transformer().to(device)
     use_official_time_embedding(t2v)
     _dit_stage(
         "t2v", config, t2v, text_encoder, tokenizer, vae,
-        DitData(pool.scenes, data["latents"]), config.t2v_steps, config.seed + 1, summary,
+        DitData(pool.scenes, data["latents"], weights), config.t2v_steps, config.seed + 1, summary,
     )  # fmt: skip
     text_encoder.requires_grad_(False)
 
     i2v = architecture.widen_to_i2v(t2v).to(device)
     use_official_time_embedding(i2v)
     conditioned = DitData(
-        pool.scenes, data["latents"], data["cond_index"], data["first"], data["first_last"]
+        pool.scenes,
+        data["latents"],
+        weights,
+        data["cond_index"],
+        data["first"],
+        data["first_last"],
     )
     _dit_stage(
         "i2v", config, i2v, text_encoder, tokenizer, vae, conditioned, config.i2v_steps,
