@@ -56,7 +56,10 @@ def test_matches_the_official_encode_and_decode(name: str, tmp_path: Path) -> No
     assert mu.shape == golden["out.mu"].shape
     assert (mu - golden["out.mu"]).abs().max() < 1e-5
     assert decoded.shape == golden["out.decoded"].shape
-    assert (decoded - golden["out.decoded"]).abs().max() < 1e-5
+    # The decode runs ~30 float32 convolutions; their kernels (and so rounding) differ between
+    # CPUs, which moves outputs in [-1, 1] by up to 1e-4. A wrong weight mapping moves them by
+    # 0.1 or more.
+    assert (decoded - golden["out.decoded"]).abs().max() < 5e-4
 
 
 @pytest.mark.parametrize(
