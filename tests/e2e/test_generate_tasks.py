@@ -119,7 +119,12 @@ def test_generate_both_layouts(task: str, tiny_checkpoints, tmp_path: Path) -> N
     assert decoded.metadata["prompt"] == PROMPT
     assert official.shape == (frames, decoded.width_height[1], decoded.width_height[0], 3)
     assert official.std() > 1.0, "a constant video says nothing"
-    np.testing.assert_array_equal(official, diffusers)
+    # Same weights, same frames, up to float32 rounding: on some CPUs the two loading paths
+    # reach different kernels and a handful of pixels land one level apart (20 of 1.2 million
+    # on an AMD EPYC). A wrong weight mapping changes most pixels by far more.
+    difference = np.abs(official.astype(np.int16) - diffusers.astype(np.int16))
+    assert difference.max() <= 1
+    assert (difference > 0).mean() < 1e-3
 
 
 @pytest.mark.parametrize("task", ["i2v-A14B"])
