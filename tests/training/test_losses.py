@@ -47,7 +47,6 @@ def test_lighting_loss_hinges_on_large_steady_jumps() -> None:
 
 
 def test_object_weights_cover_exactly_the_latents_the_object_folds_into(tmp_path) -> None:
-    from kino.demo import world
     from kino.demo.architecture import VAE_STRIDE
     from kino.training.data import VideoPool
 
@@ -71,4 +70,3 @@ def test_object_weights_cover_exactly_the_latents_the_object_folds_into(tmp_path
         assert abs(object_cols.max().item() + 1 - (max(xs) + half)) < 1.1
     # Pixels the object never touches keep weight 1: the background is most of every frame.
     assert (weights[index] == 1).float().mean() > 0.8
-    assert world.SIZE // VAE_STRIDE[1] == 16

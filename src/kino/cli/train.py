@@ -68,12 +68,10 @@ def run(args: argparse.Namespace) -> int:
     from kino.engine.options import pick_device
     from kino.training.run import train
 
-    for flag in ("vae_steps", "decoder_steps", "t2v_steps", "i2v_steps", "batch"):
+    for flag in ("vae_steps", "decoder_steps", "t2v_steps", "i2v_steps", "batch", "object_weight"):
         value = getattr(args, flag)
         if value is not None and value < 1:
             raise InvalidSpec(f"--{flag} {value} must be at least 1")
-    if args.object_weight is not None and args.object_weight < 1:
-        raise InvalidSpec(f"--object_weight {args.object_weight} must be at least 1")
     device = args.device or str(pick_device())
     config = TrainConfig(
         out_dir=args.out,

@@ -49,7 +49,8 @@ class VideoPool:
         return world.track(self.scenes[index], int(self.seeds[index]))
 
     def object_weights(self, weight: float, vae_stride: tuple[int, int, int]) -> torch.Tensor:
-        """Per-latent loss weights [N, 1, F', h, w]: `weight` where the object is, 1 elsewhere.
+        """Per-latent loss weights [N, 1, F', h, w]: `weight` where the object is, 1 elsewhere,
+        in between where it covers part of what the latent folds.
 
         The object covers about 5% of a frame, so under a plain mean the background and the
         lighting (the whole frame) dominate the loss, and the DiT learned to follow lighting
@@ -72,8 +73,8 @@ class VideoPool:
             folded = np.stack([g.max(axis=0) for g in groups])
             h, w = folded.shape[1] // s, folded.shape[2] // s
             out.append(folded.reshape(len(groups), h, s, w, s).max(axis=(2, 4)))
-        cover = torch.from_numpy(np.stack(out)).float()[:, None]
-        return 1.0 + (weight - 1.0) * cover
+        covered = torch.from_numpy(np.stack(out)).float()[:, None]
+        return 1.0 + (weight - 1.0) * covered
 
 
 def to_model_range(videos: np.ndarray) -> torch.Tensor:
