@@ -52,6 +52,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="Flow-loss weight of the latents the object covers, against 1 for the background "
         f"({_default('object_weight')}; 1 = a plain mean).",
     )
+    add(
+        "--caption_probe_weight",
+        type=float,
+        default=None,
+        help="Weight of the auxiliary loss that reads the scene back from the text encoder's "
+        f"states, teaching it word order ({_default('caption_probe_weight')}; 0 = off).",
+    )
     add("--gradient_checkpointing", action="store_true", help="Trade compute for memory.")
     add("--bf16", action="store_true", help="bf16 autocast (on GPUs; slower on most CPUs).")
     add(
@@ -72,6 +79,10 @@ def run(args: argparse.Namespace) -> int:
         value = getattr(args, flag)
         if value is not None and value < 1:
             raise InvalidSpec(f"--{flag} {value} must be at least 1")
+    for flag in ("lighting_weight", "caption_probe_weight"):
+        value = getattr(args, flag)
+        if value is not None and value < 0:
+            raise InvalidSpec(f"--{flag} {value} must be 0 (off) or more")
     device = args.device or str(pick_device())
     config = TrainConfig(
         out_dir=args.out,
@@ -90,6 +101,7 @@ def run(args: argparse.Namespace) -> int:
         "i2v_steps": args.i2v_steps,
         "dit_batch": args.batch,
         "object_weight": args.object_weight,
+        "caption_probe_weight": args.caption_probe_weight,
     }
     config = replace(config, **{k: v for k, v in overrides.items() if v is not None})
     log.info("training the demo model on %s into %s", device, config.out_dir)

@@ -15,6 +15,10 @@ TEXT_LEN = _PRESET.text_len
 # The VAE folds 4 frames and 4x4 pixels into one latent; the DiT patches 2x2 latents.
 VAE_STRIDE = _PRESET.vae_stride
 PATCH_SIZE = _PRESET.patch_size
+# Offsets (key position - query position) the text encoder's four heads start out attending to,
+# and how strongly.
+TEXT_HEAD_OFFSETS = (-1, 1, -2, 2)
+_LOCAL_BIAS = 4.0
 # Noise channels + the i2v mask (one channel per folded frame) + conditioning latents.
 I2V_IN_CHANNELS = Z_DIM + VAE_STRIDE[0] + Z_DIM
 
@@ -46,7 +50,26 @@ def build_text_encoder(vocab_size: int) -> UMT5EncoderModel:
         pad_token_id=0,
         eos_token_id=1,
     )
-    return UMT5EncoderModel(config)
+    encoder = UMT5EncoderModel(config)
+    _attend_to_neighbours(encoder)
+    return encoder
+
+
+def _attend_to_neighbours(encoder: UMT5EncoderModel) -> None:
+    """Start each head of each layer looking at one neighbouring token.
+
+    UMT5's relative position biases are its only sense of word order. At their default scale
+    (std 0.09) a from-scratch encoder stayed a bag of words for 5000 steps: "from left to right"
+    and "from right to left" came out the same. Heads that start on the previous, next and
+    second-nearest tokens see word pairs ("from left" vs "from right") from the first step;
+    training is free to move them.
+    """
+    for block in encoder.encoder.block:
+        attention = block.layer[0].SelfAttention
+        buckets = attention._relative_position_bucket(torch.tensor(TEXT_HEAD_OFFSETS))
+        heads = torch.arange(len(TEXT_HEAD_OFFSETS))
+        with torch.no_grad():
+            attention.relative_attention_bias.weight[buckets, heads] += _LOCAL_BIAS
 
 
 def build_transformer(in_channels: int = Z_DIM) -> WanTransformer3DModel:

@@ -28,7 +28,7 @@ class TrainConfig:
     decoder_lr: float = 3e-4
     # DiT (and, for t2v, the text encoder).
     t2v_steps: int = 5000
-    i2v_steps: int = 800
+    i2v_steps: int = 1000
     # The i2v stage conditions on one video per training scene.
     i2v_seeds_per_scene: int = 1
     dit_batch: int = 16
@@ -37,6 +37,8 @@ class TrainConfig:
     caption_drop: float = 0.1
     # Flow-loss weight of the latents the object covers (1 = a plain mean).
     object_weight: float = 8.0
+    # Weight of the auxiliary caption probe on the text encoder (t2v; 0 = off).
+    caption_probe_weight: float = 0.2
     # The temporal lighting consistency loss (0 = off) and how many samples per batch it decodes.
     lighting_weight: float = 0.0
     lighting_batch: int = 2

@@ -20,6 +20,7 @@ from kino.demo.architecture import TEXT_LEN
 from kino.demo.captions import caption
 from kino.engine import conditioning
 from kino.engine.text import tokenize
+from kino.training.caption_probe import CaptionProbe, probe_loss
 from kino.training.data import to_model_range
 from kino.training.flow import noise_latents, predicted_x0, shifted_sigmas
 from kino.training.lighting_loss import lighting_consistency_loss
@@ -86,19 +87,23 @@ class DitTrainer:
     train_text: bool
     generator: torch.Generator
     rng: np.random.Generator
+    # t2v: the auxiliary caption probe on the text encoder's states and its loss weight.
+    probe: CaptionProbe | None = None
+    probe_weight: float = 0.0
 
     @property
     def device(self) -> torch.device:
         return self.transformer.device
 
-    def _context(self, prompts: list[str]) -> torch.Tensor:
+    def _context(self, prompts: list[str]) -> tuple[torch.Tensor, torch.Tensor]:
+        """The text encoder's states for `prompts` and their token mask."""
         # The engine's tokenization, so training sees what inference feeds.
         ids, mask = tokenize(self.tokenizer, prompts, TEXT_LEN)
         text = TextBatch(ids.to(self.device), mask.to(self.device))
         if self.train_text:
-            return encode_text(self.text_encoder, text)
+            return encode_text(self.text_encoder, text), text.mask
         with torch.no_grad():
-            return encode_text(self.text_encoder, text)
+            return encode_text(self.text_encoder, text), text.mask
 
     def _i2v_inputs(self, picks: np.ndarray, noisy: torch.Tensor) -> torch.Tensor:
         data = self.data
@@ -126,8 +131,9 @@ class DitTrainer:
             picks = self.rng.integers(0, len(data.cond_index), size=self.batch)
             indices = data.cond_index[picks].numpy()
         x0 = data.latents[indices].to(self.device)
-        prompts = captions_for([data.scenes[i] for i in indices], self.rng, self.caption_drop)
-        context = self._context(prompts)
+        scenes = [data.scenes[i] for i in indices]
+        prompts = captions_for(scenes, self.rng, self.caption_drop)
+        context, mask = self._context(prompts)
         sample = noise_latents(
             x0, shifted_sigmas(self.batch, self.shift, self.generator), self.generator
         )
@@ -143,12 +149,17 @@ class DitTrainer:
         weighted = (error * weights).mean() / weights.mean()
         # "flow" is the plain objective, comparable across runs whatever the weighting.
         losses = {"loss": weighted, "flow": error.mean().detach()}
+        if self.probe is not None:
+            captioned = torch.tensor([bool(p) for p in prompts])
+            probe = probe_loss(self.probe, context, mask, scenes, captioned)
+            losses["probe"] = probe
+            losses["loss"] = losses["loss"] + self.probe_weight * probe
         if self.lighting_weight > 0:
             n = self.lighting_batch
             x0_hat = predicted_x0(sample, prediction)[:n]
             lighting = lighting_consistency_loss(self._decode(x0_hat))
             losses["lighting"] = lighting
-            losses["loss"] = weighted + self.lighting_weight * lighting
+            losses["loss"] = losses["loss"] + self.lighting_weight * lighting
         return losses
 
     def _decode(self, latents: torch.Tensor) -> torch.Tensor:

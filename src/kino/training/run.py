@@ -23,6 +23,7 @@ from kino.demo import architecture
 from kino.demo.captions import vocabulary_corpus
 from kino.demo.tokenizer import train_tokenizer
 from kino.engine.time_embedding import use_official_time_embedding
+from kino.training.caption_probe import CaptionProbe
 from kino.training.config import TrainConfig
 from kino.training.data import VideoPool, to_model_range
 from kino.training.dit_stage import DitData, DitTrainer, conditioning_videos
@@ -158,6 +159,9 @@ def _dit_stage(
 ) -> None:
     """Train `transformer` (and, when `data` has no conditioning, i.e. t2v, the text encoder)."""
     train_text = data.cond_index is None
+    probe = None
+    if train_text and config.caption_probe_weight > 0:
+        probe = CaptionProbe(text_encoder.config.d_model).to(transformer.device)
     trainer = DitTrainer(
         transformer=transformer,
         text_encoder=text_encoder,
@@ -172,10 +176,14 @@ def _dit_stage(
         train_text=train_text,
         generator=torch.Generator().manual_seed(seed),
         rng=np.random.default_rng(seed),
+        probe=probe,
+        probe_weight=config.caption_probe_weight,
     )
     modules: dict[str, torch.nn.Module] = {"transformer": transformer}
     if train_text:
         modules["text_encoder"] = text_encoder
+    if probe is not None:
+        modules["caption_probe"] = probe
     if config.gradient_checkpointing:
         transformer.enable_gradient_checkpointing()
         if train_text:

@@ -1,0 +1,28 @@
+"""`kino train` rejects bad numbers with one line before it renders or trains anything."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from kino.cli.main import main
+
+
+@pytest.mark.parametrize(
+    ("flag", "value", "needle"),
+    [
+        ("--t2v_steps", "0", "--t2v_steps 0 must be at least 1"),
+        ("--object_weight", "0.5", "--object_weight 0.5 must be at least 1"),
+        ("--caption_probe_weight", "-1", "--caption_probe_weight -1.0 must be 0 (off) or more"),
+        ("--lighting_weight", "-0.5", "--lighting_weight -0.5 must be 0 (off) or more"),
+    ],
+)
+def test_bad_training_numbers_are_one_line_errors(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], flag: str, value: str, needle: str
+) -> None:
+    out = tmp_path / "run"
+    assert main(["train", "--out", str(out), flag, value]) != 0
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert lines == [f"kino train: error: {needle}"]
+    assert not out.exists()
