@@ -27,7 +27,7 @@ class TrainConfig:
     decoder_batch: int = 4
     decoder_lr: float = 3e-4
     # DiT (and, for t2v, the text encoder).
-    t2v_steps: int = 5000
+    t2v_steps: int = 6000
     i2v_steps: int = 1000
     # The i2v stage conditions on one video per training scene.
     i2v_seeds_per_scene: int = 1
