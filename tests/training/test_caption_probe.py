@@ -10,7 +10,7 @@ from kino.demo import MODEL_DIR, world
 from kino.demo.architecture import TEXT_DIM, TEXT_HEAD_OFFSETS, TEXT_LEN, build_text_encoder
 from kino.demo.captions import caption
 from kino.engine.text import tokenize
-from kino.training.caption_probe import ATTRIBUTES, CaptionProbe, probe_loss
+from kino.training.caption_probe import CaptionProbe, probe_loss
 from kino.training.dit_stage import TextBatch, encode_text
 
 
@@ -20,8 +20,8 @@ def test_probe_loss_reads_each_attribute_and_skips_dropped_captions() -> None:
     # Logits that put a margin of 20 on the scene's own value of every attribute.
     for attribute, head in probe.heads.items():
         torch.nn.init.zeros_(head.weight)
-        bias = torch.zeros(len(ATTRIBUTES[attribute]))
-        bias[ATTRIBUTES[attribute].index(getattr(scene, attribute))] = 20.0
+        bias = torch.zeros(len(world.ATTRIBUTE_VALUES[attribute]))
+        bias[world.ATTRIBUTE_VALUES[attribute].index(getattr(scene, attribute))] = 20.0
         head.bias.data = bias
     states, mask = torch.randn(2, 3, 4), torch.tensor([[1, 1, 0], [1, 0, 0]])
     other = world.Scene("circle", "red", "up", "daylight")
@@ -45,7 +45,7 @@ def _motions(encoder, probe, tokenizer, prompts: list[str]) -> list[str]:
     ids, mask = tokenize(tokenizer, prompts, TEXT_LEN)
     with torch.no_grad():
         logits = probe(encode_text(encoder, TextBatch(ids, mask)), mask)["motion"]
-    return [ATTRIBUTES["motion"][i] for i in logits.argmax(-1)]
+    return [world.ATTRIBUTE_VALUES["motion"][i] for i in logits.argmax(-1)]
 
 
 def test_probe_teaches_a_fresh_encoder_word_order() -> None:

@@ -27,6 +27,13 @@ COLOURS: dict[str, tuple[int, int, int]] = {
 }
 MOTIONS = ("left_to_right", "right_to_left", "up", "down", "grows", "shrinks", "still")
 LIGHTINGS = ("daylight", "night", "sunset", "sunrise")
+# Every attribute of a `Scene` and the values it can take.
+ATTRIBUTE_VALUES: dict[str, tuple[str, ...]] = {
+    "shape": SHAPES,
+    "colour": tuple(COLOURS),
+    "motion": MOTIONS,
+    "lighting": LIGHTINGS,
+}
 
 # Object height as a fraction of the canvas.
 MIN_HEIGHT, MAX_HEIGHT = 0.20, 0.30
@@ -52,12 +59,8 @@ class Scene:
     lighting: str
 
     def __post_init__(self) -> None:
-        for value, allowed in (
-            (self.shape, SHAPES),
-            (self.colour, COLOURS),
-            (self.motion, MOTIONS),
-            (self.lighting, LIGHTINGS),
-        ):
+        for attribute, allowed in ATTRIBUTE_VALUES.items():
+            value = getattr(self, attribute)
             if value not in allowed:
                 raise ValueError(f"{value!r} is not one of {', '.join(allowed)}")
 

@@ -17,18 +17,13 @@ from torch import nn
 
 from kino.demo import world
 
-ATTRIBUTES: dict[str, tuple[str, ...]] = {
-    "shape": world.SHAPES,
-    "colour": tuple(world.COLOURS),
-    "motion": world.MOTIONS,
-    "lighting": world.LIGHTINGS,
-}
-
 
 class CaptionProbe(nn.Module):
     def __init__(self, dim: int) -> None:
         super().__init__()
-        self.heads = nn.ModuleDict({a: nn.Linear(dim, len(v)) for a, v in ATTRIBUTES.items()})
+        self.heads = nn.ModuleDict(
+            {a: nn.Linear(dim, len(v)) for a, v in world.ATTRIBUTE_VALUES.items()}
+        )
 
     def forward(self, states: torch.Tensor, mask: torch.Tensor) -> dict[str, torch.Tensor]:
         """Logits per attribute from [B, L, D] states, averaged over the real tokens."""
@@ -51,7 +46,7 @@ def probe_loss(
     logits = probe(states[captioned], mask[captioned])
     kept = [s for s, c in zip(scenes, captioned.tolist(), strict=True) if c]
     losses = []
-    for attribute, values in ATTRIBUTES.items():
+    for attribute, values in world.ATTRIBUTE_VALUES.items():
         target = torch.tensor([values.index(getattr(s, attribute)) for s in kept])
         losses.append(F.cross_entropy(logits[attribute], target.to(states.device)))
     return torch.stack(losses).mean()
