@@ -14,10 +14,13 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(VENV)/bin/kino demo
 
+# One pytest worker per core, each on one thread: the tests' tiny models gain little from a
+# second thread, and two workers each spinning two OpenMP threads on two cores ran slower than
+# one. Test files stay whole on one worker, so module fixtures are built once.
 test: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(PY) -m pytest -q
+	OMP_NUM_THREADS=1 $(PY) -m pytest -q -n auto --dist loadfile
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
