@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from kino.demo.detector import UNKNOWN, read_video, score
-from kino.demo.world import Scene, all_scenes, background, light, render, track
+from kino.demo.world import COLOURS, Scene, all_scenes, background, coverage, light, render, track
 
 SEEDS = (0,)
 
@@ -86,6 +86,36 @@ def test_an_empty_scene_has_no_object_but_has_light(sigma: float) -> None:
     assert (reading.shape, reading.colour, reading.motion) == (UNKNOWN, UNKNOWN, UNKNOWN)
     assert reading.lighting == "night"
     assert np.isnan(reading.area).all()
+
+
+def drawn(x: np.ndarray, y: np.ndarray, height: np.ndarray) -> np.ndarray:
+    """A red circle in daylight along the given per-frame path, as `render` draws one."""
+    bg, red = background(), np.asarray(COLOURS["red"], dtype=np.float64)
+    frames = []
+    for fx, fy, fh in zip(x, y, height, strict=True):
+        a = coverage("circle", fx, fy, fh)[..., None]
+        frames.append(np.rint(bg * (1 - a) + red * a).astype(np.uint8))
+    return np.stack(frames)
+
+
+@pytest.mark.parametrize(
+    ("x", "height", "motion"),
+    [
+        # Travels half the canvas while its area falls to 0.6x: generated objects' soft edges do
+        # this, and the travel (2x its threshold) outweighs the size change (1.3x its).
+        ((0.25, 0.75), (0.30, 0.23), "left_to_right"),
+        ((0.75, 0.25), (0.23, 0.30), "right_to_left"),
+        # Grows 2.25x while drifting 0.3 of the canvas: the size change (2x) outweighs the
+        # drift (1.2x).
+        ((0.35, 0.65), (0.20, 0.30), "grows"),
+        # Neither cue reaches its threshold.
+        ((0.45, 0.55), (0.25, 0.28), "still"),
+    ],
+)
+def test_motion_is_the_stronger_cue(x: tuple, height: tuple, motion: str) -> None:
+    frames = 17
+    path = [np.linspace(*pair, frames) for pair in (x, (0.4, 0.4), height)]
+    assert read_video(drawn(*path)).motion == motion
 
 
 def test_score_marks_each_attribute() -> None:

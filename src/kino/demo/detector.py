@@ -314,19 +314,25 @@ def _shape(corners: np.ndarray, skew: np.ndarray) -> str:
 
 
 def _motion(x: np.ndarray, y: np.ndarray, area: np.ndarray) -> str:
-    """Growth is checked first: a growing object's centre stays put, a moving one's area too."""
+    """The stronger of two cues, each measured against its own threshold: the area trend (grows,
+    shrinks) and the centre's travel (the four directions).
+
+    In the world a moving object keeps its size and a growing one stays put, so one cue is always
+    near zero. A generated object's soft edge can change as it moves; a video whose object
+    travels 0.5 of the canvas while its area falls 0.7x still moves, and reads as moving.
+    """
     found = ~np.isnan(area)
     if found.sum() < 2:
         return UNKNOWN
     t = np.linspace(0.0, 1.0, len(area))[found]
-    growth = np.exp(_slope(t, np.log(area[found])))
-    if growth > _GROWTH:
-        return "grows"
-    if growth < 1 / _GROWTH:
-        return "shrinks"
+    log_growth = _slope(t, np.log(area[found]))
     dx, dy = _slope(t, x[found]), _slope(t, y[found])
-    if max(abs(dx), abs(dy)) < _TRAVEL:
+    size_change = abs(log_growth) / np.log(_GROWTH)
+    travel = max(abs(dx), abs(dy)) / _TRAVEL
+    if max(size_change, travel) < 1:
         return "still"
+    if size_change > travel:
+        return "grows" if log_growth > 0 else "shrinks"
     if abs(dx) >= abs(dy):
         return "left_to_right" if dx > 0 else "right_to_left"
     return "down" if dy > 0 else "up"
