@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from kino.demo.detector import UNKNOWN, read_video, score
-from kino.demo.world import COLOURS, Scene, all_scenes, background, coverage, light, render, track
+from kino.demo.world import Scene, Track, all_scenes, background, light, paint, render, track
 
 SEEDS = (0,)
 
@@ -88,16 +88,6 @@ def test_an_empty_scene_has_no_object_but_has_light(sigma: float) -> None:
     assert np.isnan(reading.area).all()
 
 
-def drawn(x: np.ndarray, y: np.ndarray, height: np.ndarray) -> np.ndarray:
-    """A red circle in daylight along the given per-frame path, as `render` draws one."""
-    bg, red = background(), np.asarray(COLOURS["red"], dtype=np.float64)
-    frames = []
-    for fx, fy, fh in zip(x, y, height, strict=True):
-        a = coverage("circle", fx, fy, fh)[..., None]
-        frames.append(np.rint(bg * (1 - a) + red * a).astype(np.uint8))
-    return np.stack(frames)
-
-
 @pytest.mark.parametrize(
     ("x", "height", "motion"),
     [
@@ -113,9 +103,8 @@ def drawn(x: np.ndarray, y: np.ndarray, height: np.ndarray) -> np.ndarray:
     ],
 )
 def test_motion_is_the_stronger_cue(x: tuple, height: tuple, motion: str) -> None:
-    frames = 17
-    path = [np.linspace(*pair, frames) for pair in (x, (0.4, 0.4), height)]
-    assert read_video(drawn(*path)).motion == motion
+    path = Track(*(np.linspace(*pair, 17) for pair in (x, (0.4, 0.4), height)))
+    assert read_video(paint("circle", "red", path, "daylight")).motion == motion
 
 
 def test_score_marks_each_attribute() -> None:

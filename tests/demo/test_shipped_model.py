@@ -1,8 +1,8 @@
 """The demo model shipped in the package. These are regression floors just under what the
 shipped weights measure (docs/demo-model.md has the full evaluation): `kino demo` runs offline,
 held-out prompts get their lighting and, more often than chance, their colour, and FLF2V keeps
-its endpoints. Colour is not yet at its 90% target, shape is at chance and motion (33%
-held-out, 2/12 on this sample) far below its target, so the issue's targets are not asserted
+its endpoints. Colour is not yet at its 90% target, shape is at chance and motion (40%
+held-out, 4/12 on this sample) far below its target, so the issue's targets are not asserted
 here."""
 
 from __future__ import annotations

@@ -176,13 +176,19 @@ def coverage(shape: str, x: float, y: float, height: float, size: int = SIZE) ->
 def render(scene: Scene, seed: int, frames: int = FRAMES, size: int = SIZE) -> np.ndarray:
     """The video of `scene`, uint8 (F, H, W, 3)."""
     path = track(scene, seed, frames)
-    level, tint = light(scene.lighting, frames)
+    return paint(scene.shape, scene.colour, path, scene.lighting, size)
+
+
+def paint(shape: str, colour: str, path: Track, lighting: str, size: int = SIZE) -> np.ndarray:
+    """The object drawn along `path` under `lighting`, uint8 (F, H, W, 3)."""
+    frames = len(path.x)
+    level, tint = light(lighting, frames)
     bg = background(size)
-    colour = np.asarray(COLOURS[scene.colour], dtype=np.float64)
+    rgb = np.asarray(COLOURS[colour], dtype=np.float64)
     out = np.empty((frames, size, size, 3), dtype=np.uint8)
     for f in range(frames):
-        a = coverage(scene.shape, path.x[f], path.y[f], path.height[f], size)[..., None]
-        lit = (bg * (1 - a) + colour * a) * level[f] * tint[f]
+        a = coverage(shape, path.x[f], path.y[f], path.height[f], size)[..., None]
+        lit = (bg * (1 - a) + rgb * a) * level[f] * tint[f]
         out[f] = np.clip(np.rint(lit), 0, 255).astype(np.uint8)
     return out
 
