@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 
 from kino.training.flow import noise_latents, predicted_x0, shifted_sigmas
@@ -70,3 +71,40 @@ def test_object_weights_cover_exactly_the_latents_the_object_folds_into(tmp_path
         assert abs(object_cols.max().item() + 1 - (max(xs) + half)) < 1.1
     # Pixels the object never touches keep weight 1: the background is most of every frame.
     assert (weights[index] == 1).float().mean() > 0.8
+
+
+def test_pixel_weights_cover_the_object_and_its_edge_and_undo_the_light(tmp_path) -> None:
+    from kino.demo import world
+    from kino.training.data import VideoPool
+
+    pool = VideoPool.render(1, tmp_path / "videos.npy", limit=40)
+    index = next(
+        i for i, s in enumerate(pool.scenes) if s.lighting == "night" and s.shape == "circle"
+    )
+    weights = pool.pixel_weights(index, 8.0)
+    assert weights.shape == (17, 64, 64)
+    level = world.NIGHT_LEVEL
+    path = pool.tracks(index)
+    cx, cy = round(path.x[0] * 64), round(path.y[0] * 64)
+    edge = round((path.x[0] + path.height[0] / 2) * 64)
+    # Inside the circle, and two pixels out from its right edge: the object's weight.
+    assert abs(weights[0, cy, cx] - 8.0 / level) < 1e-4
+    assert abs(weights[0, cy, edge + 1] - 8.0 / level) < 1e-4
+    # Four pixels out, and far away: the background's.
+    assert abs(weights[0, cy, edge + 4] - 1.0 / level) < 1e-4
+    assert abs(weights[0, 0, 0] - 1.0 / level) < 1e-4
+
+
+def test_reconstruction_loss_is_the_weighted_mean_error() -> None:
+    from kino.training.vae_stage import ReconstructionBatch, reconstruction_loss
+
+    videos = torch.zeros(1, 3, 1, 1, 2)
+    recon = torch.tensor([0.1, 0.4]).view(1, 1, 1, 1, 2).expand(1, 3, 1, 1, 2)
+    # The second pixel counts three times as much as the first.
+    weights = torch.tensor([1.0, 3.0]).view(1, 1, 1, 1, 2)
+    losses = reconstruction_loss(recon, ReconstructionBatch(videos, weights))
+    mse = (0.01 * 1 + 0.16 * 3) / 4
+    l1 = (0.1 * 1 + 0.4 * 3) / 4
+    assert abs(losses["loss"].item() - (mse + l1)) < 1e-6
+    # The logged PSNR is the plain one: mean squared error 0.085 over a range of 2.
+    assert abs(losses["psnr"].item() - 10 * np.log10(4 / 0.085)) < 1e-4

@@ -21,6 +21,8 @@ class TrainConfig:
     vae_batch: int = 8
     vae_lr: float = 1e-3
     vae_latent_weight: float = 1e-4
+    # Reconstruction-loss weight of the object and the ring around it (1 = a plain mean).
+    vae_object_weight: float = 8.0
     # Then the decoder alone, on whole 17-frame 64x64 videos, the encoder (and so the latents)
     # fixed.
     decoder_steps: int = 600
@@ -35,6 +37,9 @@ class TrainConfig:
     dit_lr: float = 5e-4
     shift: float = 3.0
     caption_drop: float = 0.1
+    # Decay of the moving average of the DiT (and t2v text encoder) weights that the stages
+    # export (0 = export the last weights).
+    ema_decay: float = 0.999
     # Flow-loss weight of the latents the object covers (1 = a plain mean).
     object_weight: float = 8.0
     # Weight of the auxiliary caption probe on the text encoder (t2v; 0 = off).

@@ -48,9 +48,35 @@ class VideoPool:
     def tracks(self, index: int) -> world.Track:
         return world.track(self.scenes[index], int(self.seeds[index]))
 
+    def coverage(self, index: int) -> np.ndarray:
+        """How much of each pixel the object covers, float32 [F, H, W] in 0..1."""
+        path, shape = self.tracks(index), self.scenes[index].shape
+        return np.stack(
+            [
+                world.coverage(shape, path.x[f], path.y[f], path.height[f])
+                for f in range(len(path.x))
+            ]
+        ).astype(np.float32)
+
+    def pixel_weights(self, index: int, weight: float) -> np.ndarray:
+        """Reconstruction loss weights [F, H, W] for the VAE: `weight` on the object and a ring
+        of 2 pixels around it, 1 elsewhere, each frame divided by its light level.
+
+        Under a plain mean the object is 5% of the pixels, and the VAE that trained that way
+        reconstructed the background and smeared the object away: the detector read the colour
+        of 22% of its reconstructions of training videos wrong. The ring keeps the object's
+        edge, where its shape is, and dividing by the light makes an error in a night frame
+        count as much as the same error seen in daylight, as the detector sees it.
+        """
+        cover = torch.from_numpy(self.coverage(index))[None]
+        ring = torch.nn.functional.max_pool2d(cover, kernel_size=5, stride=1, padding=2)[0]
+        level, _ = world.light(self.scenes[index].lighting, cover.shape[1])
+        weights = (1.0 + (weight - 1.0) * ring.numpy()) / level[:, None, None]
+        return weights.astype(np.float32)
+
     def object_weights(self, weight: float, vae_stride: tuple[int, int, int]) -> torch.Tensor:
-        """Per-latent loss weights [N, 1, F', h, w]: `weight` where the object is, 1 elsewhere,
-        in between where it covers part of what the latent folds.
+        """Per-latent flow-loss weights [N, 1, F', h, w]: `weight` where the object is, 1
+        elsewhere, in between where it covers part of what the latent folds.
 
         The object covers about 5% of a frame, so under a plain mean the background and the
         lighting (the whole frame) dominate the loss, and the DiT learned to follow lighting
@@ -61,13 +87,7 @@ class VideoPool:
         t, s = vae_stride[0], vae_stride[1]
         out = []
         for index in range(len(self)):
-            path, shape = self.tracks(index), self.scenes[index].shape
-            cover = np.stack(
-                [
-                    world.coverage(shape, path.x[f], path.y[f], path.height[f])
-                    for f in range(len(path.x))
-                ]
-            )
+            cover = self.coverage(index)
             # The causal VAE folds the first frame alone, then groups of `t`.
             groups = [cover[:1]] + [cover[i : i + t] for i in range(1, len(cover), t)]
             folded = np.stack([g.max(axis=0) for g in groups])

@@ -1,5 +1,6 @@
 """The optimisation loop every stage shares: warmup + cosine learning rate, gradient clipping,
-bf16 autocast, a progress bar, a loss log and resumable checkpoints."""
+bf16 autocast, an optional exponential moving average of the weights, a progress bar, a loss log
+and resumable checkpoints."""
 
 from __future__ import annotations
 
@@ -13,9 +14,10 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from diffusers.training_utils import EMAModel
 from tqdm import tqdm
 
-from kino.training.state import load_state, save_state
+from kino.training.state import load_ema, load_state, save_state
 
 log = logging.getLogger(__name__)
 
@@ -42,10 +44,14 @@ def run_stage(
     checkpoint_every: int,
     bf16: bool,
     device: torch.device,
+    ema_decay: float = 0.0,
+    ema_modules: tuple[str, ...] = (),
 ) -> list[dict[str, float]]:
     """Train `modules` for `steps` steps, resuming from `stage_dir/state.pt` if it is there.
 
-    `step_loss(step)` returns named losses; "loss" is the one optimised. Returns the log.
+    `step_loss(step)` returns named losses; "loss" is the one optimised. With `ema_decay` > 0,
+    the modules named in `ema_modules` end the stage holding the moving average of their
+    weights (diffusers' EMAModel, decay warming up as (1 + step) / (10 + step)). Returns the log.
     """
     stage_dir.mkdir(parents=True, exist_ok=True)
     params = [p for m in modules.values() for p in m.parameters() if p.requires_grad]
@@ -56,6 +62,10 @@ def run_stage(
     if state_path.exists():
         start = load_state(state_path, modules, optimizer, generator, rng)
         log.info("%s: resuming at step %d", name, start)
+    averaged = [p for name in ema_modules for p in modules[name].parameters()]
+    ema = EMAModel(averaged, decay=ema_decay) if ema_decay > 0 else None
+    if ema is not None and start > 0:
+        load_ema(state_path, ema)
     for module in modules.values():
         module.train()
     autocast = torch.autocast(device.type, dtype=torch.bfloat16) if bf16 else nullcontext()
@@ -71,13 +81,17 @@ def run_stage(
             losses["loss"].backward()
             torch.nn.utils.clip_grad_norm_(params, 1.0)
             optimizer.step()
+            if ema is not None:
+                ema.step(averaged)
             record = {"step": step + 1, **{k: float(v.detach()) for k, v in losses.items()}}
             record["seconds"] = round(time.perf_counter() - began, 1)
             log_file.write(json.dumps(record) + "\n")
             bar.set_postfix(loss=f"{record['loss']:.4f}")
             if (step + 1) % checkpoint_every == 0 or step + 1 == steps:
                 log_file.flush()
-                save_state(state_path, step + 1, modules, optimizer, generator, rng)
+                save_state(state_path, step + 1, modules, optimizer, generator, rng, ema)
+    if ema is not None:
+        ema.copy_to(averaged)
     for module in modules.values():
         module.eval()
     return [json.loads(line) for line in log_path.read_text().splitlines()]

@@ -25,7 +25,7 @@ from kino.demo.tokenizer import train_tokenizer
 from kino.engine.time_embedding import use_official_time_embedding
 from kino.training.caption_probe import CaptionProbe
 from kino.training.config import TrainConfig
-from kino.training.data import VideoPool, to_model_range
+from kino.training.data import VideoPool
 from kino.training.dit_stage import DitData, DitTrainer, conditioning_videos
 from kino.training.export import export_model
 from kino.training.loop import run_stage
@@ -37,6 +37,7 @@ from kino.training.vae_stage import (
     sample_windows,
     set_latent_statistics,
     vae_loss,
+    whole_videos,
 )
 
 log = logging.getLogger(__name__)
@@ -62,8 +63,8 @@ def _vae(config: TrainConfig, pool: VideoPool, device: torch.device, summary: di
     rng = np.random.default_rng(config.seed)
 
     def step_loss(step: int) -> dict[str, torch.Tensor]:
-        clips = sample_windows(pool, config.vae_batch, rng).to(device)
-        return vae_loss(vae, clips, config.vae_latent_weight)
+        clips = sample_windows(pool, config.vae_batch, config.vae_object_weight, rng)
+        return vae_loss(vae, clips.to(device), config.vae_latent_weight)
 
     history = run_stage(
         "vae",
@@ -105,7 +106,7 @@ def _decoder(
 
     def step_loss(step: int) -> dict[str, torch.Tensor]:
         index = rng.integers(0, len(pool), size=config.decoder_batch)
-        videos = to_model_range(np.asarray(pool.videos[index])).to(vae.device)
+        videos = whole_videos(pool, index, config.vae_object_weight).to(vae.device)
         return decoder_loss(vae, raw[index].to(vae.device), videos)
 
     history = run_stage(
@@ -201,6 +202,8 @@ def _dit_stage(
         config.checkpoint_every,
         config.bf16,
         transformer.device,
+        ema_decay=config.ema_decay,
+        ema_modules=tuple(m for m in modules if m != "caption_probe"),
     )
     summary[name] = _stage_summary(history)
 

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from diffusers.training_utils import EMAModel
 
 
 def save_state(
@@ -16,6 +17,7 @@ def save_state(
     optimizer: torch.optim.Optimizer,
     generator: torch.Generator,
     rng: np.random.Generator,
+    ema: EMAModel | None = None,
 ) -> None:
     state = {
         "step": step,
@@ -23,6 +25,7 @@ def save_state(
         "optimizer": optimizer.state_dict(),
         "generator": generator.get_state(),
         "rng": rng.bit_generator.state,
+        "ema": None if ema is None else ema.state_dict(),
     }
     # Written aside and renamed, so an interrupted save never leaves a broken checkpoint.
     partial = path.with_suffix(".partial")
@@ -45,3 +48,11 @@ def load_state(
     generator.set_state(state["generator"])
     rng.bit_generator.state = state["rng"]
     return int(state["step"])
+
+
+def load_ema(path: Path, ema: EMAModel) -> None:
+    """Restore the moving average saved at `path`; one saved without it keeps `ema` as built
+    (from the weights just restored)."""
+    saved = torch.load(path, weights_only=False).get("ema")
+    if saved is not None:
+        ema.load_state_dict(saved)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import torch
 from diffusers import AutoencoderKLWan
@@ -17,8 +19,21 @@ CROP = 32
 OBJECT_CROP_RATE = 0.75
 
 
-def sample_windows(pool: VideoPool, batch: int, rng: np.random.Generator) -> torch.Tensor:
-    clips = []
+@dataclass(frozen=True)
+class ReconstructionBatch:
+    """Videos in [-1, 1] [B, 3, F, H, W] and their per-pixel loss weights [B, 1, F, H, W]."""
+
+    videos: torch.Tensor
+    weights: torch.Tensor
+
+    def to(self, device: torch.device) -> ReconstructionBatch:
+        return ReconstructionBatch(self.videos.to(device), self.weights.to(device))
+
+
+def sample_windows(
+    pool: VideoPool, batch: int, object_weight: float, rng: np.random.Generator
+) -> ReconstructionBatch:
+    clips, weights = [], []
     for index in rng.integers(0, len(pool), size=batch):
         start = int(rng.integers(0, world.FRAMES - WINDOW + 1))
         if rng.random() < OBJECT_CROP_RATE:
@@ -30,41 +45,55 @@ def sample_windows(pool: VideoPool, batch: int, rng: np.random.Generator) -> tor
             top = int(np.clip(round(cy - CROP / 2), 0, world.SIZE - CROP))
         else:
             left, top = (int(v) for v in rng.integers(0, world.SIZE - CROP + 1, size=2))
-        clips.append(
-            pool.videos[index, start : start + WINDOW, top : top + CROP, left : left + CROP]
-        )
-    return to_model_range(np.stack(clips))
+        window = (slice(start, start + WINDOW), slice(top, top + CROP), slice(left, left + CROP))
+        clips.append(pool.videos[index][window])
+        weights.append(pool.pixel_weights(int(index), object_weight)[window])
+    return ReconstructionBatch(
+        to_model_range(np.stack(clips)), torch.from_numpy(np.stack(weights))[:, None]
+    )
+
+
+def whole_videos(pool: VideoPool, indices: np.ndarray, object_weight: float) -> ReconstructionBatch:
+    weights = np.stack([pool.pixel_weights(int(i), object_weight) for i in indices])
+    return ReconstructionBatch(
+        to_model_range(np.asarray(pool.videos[indices])), torch.from_numpy(weights)[:, None]
+    )
+
+
+def reconstruction_loss(
+    recon: torch.Tensor, target: ReconstructionBatch
+) -> dict[str, torch.Tensor]:
+    """Weighted MSE + L1 (see VideoPool.pixel_weights), and the plain PSNR for the log."""
+    error = recon - target.videos
+    total = target.weights.expand_as(error).sum()
+    mse = (error.pow(2) * target.weights).sum() / total
+    l1 = (error.abs() * target.weights).sum() / total
+    # PSNR over [0, 255]: the range is 2 in model units.
+    plain = error.detach().pow(2).mean().clamp_min(1e-10)
+    return {"loss": mse + l1, "mse": mse.detach(), "psnr": 10 * torch.log10(4.0 / plain)}
 
 
 def vae_loss(
-    vae: AutoencoderKLWan, clips: torch.Tensor, latent_weight: float
+    vae: AutoencoderKLWan, clips: ReconstructionBatch, latent_weight: float
 ) -> dict[str, torch.Tensor]:
     """Reconstruction from the posterior mean, as the DiT's latents and decodes use it.
 
     Sampling the posterior during training would cap reconstruction at the noise the sampled
     latents carry; a small penalty on the means keeps the latent scale bounded instead.
     """
-    mean = vae.encode(clips).latent_dist.mode()
-    recon = vae.decode(mean).sample
-    mse = (recon - clips).pow(2).mean()
-    l1 = (recon - clips).abs().mean()
-    magnitude = mean.pow(2).mean()
-    # PSNR over [0, 255]: the range is 2 in model units.
-    psnr = 10 * torch.log10(4.0 / mse.detach().clamp_min(1e-10))
-    return {"loss": mse + l1 + latent_weight * magnitude, "mse": mse, "psnr": psnr}
+    mean = vae.encode(clips.videos).latent_dist.mode()
+    losses = reconstruction_loss(vae.decode(mean).sample, clips)
+    losses["loss"] = losses["loss"] + latent_weight * mean.pow(2).mean()
+    return losses
 
 
 def decoder_loss(
-    vae: AutoencoderKLWan, latents: torch.Tensor, videos: torch.Tensor
+    vae: AutoencoderKLWan, latents: torch.Tensor, videos: ReconstructionBatch
 ) -> dict[str, torch.Tensor]:
     """Full-length, full-size reconstruction from fixed posterior means: fine-tunes the decoder
     (its causal cache over every frame group, and the whole canvas) while the latents the DiT
     learned stay exactly as they are."""
-    recon = vae.decode(latents).sample
-    mse = (recon - videos).pow(2).mean()
-    l1 = (recon - videos).abs().mean()
-    psnr = 10 * torch.log10(4.0 / mse.detach().clamp_min(1e-10))
-    return {"loss": mse + l1, "mse": mse, "psnr": psnr}
+    return reconstruction_loss(vae.decode(latents).sample, videos)
 
 
 def denormalise(vae: AutoencoderKLWan, latents: torch.Tensor) -> torch.Tensor:
