@@ -16,6 +16,8 @@ from kino.cli.main import main
         ("--object_weight", "0.5", "--object_weight 0.5 must be at least 1"),
         ("--caption_probe_weight", "-1", "--caption_probe_weight -1.0 must be 0 (off) or more"),
         ("--lighting_weight", "-0.5", "--lighting_weight -0.5 must be 0 (off) or more"),
+        ("--vae_object_weight", "0", "--vae_object_weight 0.0 must be at least 1"),
+        ("--ema_decay", "1", "--ema_decay 1.0 must be 0 (off) or in (0, 1), e.g. 0.999"),
     ],
 )
 def test_bad_training_numbers_are_one_line_errors(

@@ -53,6 +53,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         f"({_default('object_weight')}; 1 = a plain mean).",
     )
     add(
+        "--vae_object_weight",
+        type=float,
+        default=None,
+        help="VAE reconstruction-loss weight of the object and a 2-pixel ring around it, "
+        f"against 1 for the background ({_default('vae_object_weight')}; 1 = a plain mean).",
+    )
+    add(
+        "--ema_decay",
+        type=float,
+        default=None,
+        help="Decay of the moving average of the DiT weights that the model exports "
+        f"({_default('ema_decay')}; 0 = the last weights).",
+    )
+    add(
         "--caption_probe_weight",
         type=float,
         default=None,
@@ -75,10 +89,21 @@ def run(args: argparse.Namespace) -> int:
     from kino.engine.options import pick_device
     from kino.training.run import train
 
-    for flag in ("vae_steps", "decoder_steps", "t2v_steps", "i2v_steps", "batch", "object_weight"):
+    at_least_one = (
+        "vae_steps",
+        "decoder_steps",
+        "t2v_steps",
+        "i2v_steps",
+        "batch",
+        "object_weight",
+        "vae_object_weight",
+    )
+    for flag in at_least_one:
         value = getattr(args, flag)
         if value is not None and value < 1:
             raise InvalidSpec(f"--{flag} {value} must be at least 1")
+    if args.ema_decay is not None and not 0 <= args.ema_decay < 1:
+        raise InvalidSpec(f"--ema_decay {args.ema_decay} must be 0 (off) or in (0, 1), e.g. 0.999")
     for flag in ("lighting_weight", "caption_probe_weight"):
         value = getattr(args, flag)
         if value is not None and value < 0:
@@ -101,6 +126,8 @@ def run(args: argparse.Namespace) -> int:
         "i2v_steps": args.i2v_steps,
         "dit_batch": args.batch,
         "object_weight": args.object_weight,
+        "vae_object_weight": args.vae_object_weight,
+        "ema_decay": args.ema_decay,
         "caption_probe_weight": args.caption_probe_weight,
     }
     config = replace(config, **{k: v for k, v in overrides.items() if v is not None})
