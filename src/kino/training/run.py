@@ -1,6 +1,6 @@
 """`kino train`: the demo model from scratch, stage by stage, resumable.
 
-tokenizer → VAE → latents → t2v (text encoder + DiT) → i2v/flf2v DiT → decoder fine-tune →
+tokenizer → VAE → latents → decoder fine-tune → t2v (text encoder + DiT) → i2v/flf2v DiT →
 diffusers folder.
 Each stage keeps its state under `out_dir`; a stage that finished is loaded, not retrained, so
 rerunning the same command after an interruption continues where it stopped.
@@ -239,6 +239,9 @@ def train(config: TrainConfig) -> Path:
     data = _latents(
         config, pool, vae, i2v_every=config.seeds_per_scene // config.i2v_seeds_per_scene
     )
+    # It changes only the decoder, so the latents the DiTs learn stay as they are; before the
+    # DiTs, so that their checkpoints (and the lighting loss) decode as the exported model will.
+    vae = _decoder(config, pool, vae, data["latents"], summary)
 
     weights = pool.object_weights(config.object_weight, architecture.VAE_STRIDE)
     torch.manual_seed(config.seed)
@@ -266,9 +269,6 @@ def train(config: TrainConfig) -> Path:
         config.seed + 2, summary,
     )  # fmt: skip
 
-    # Last: it changes only the decoder, which nothing before needs (the lighting loss decodes
-    # well enough with the crop-trained one), so the DiTs are not held up by it.
-    vae = _decoder(config, pool, vae, data["latents"], summary)
     model_dir = config.out_dir / "model"
     export_model(model_dir, vae, text_encoder, tokenizer, t2v, i2v)
     summary["total_seconds_this_run"] = round(time.perf_counter() - began, 1)
