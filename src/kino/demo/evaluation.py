@@ -135,7 +135,9 @@ def reconstruct(vae, videos: list[np.ndarray], batch: int = 8) -> list[np.ndarra
     return out
 
 
-def _vae_scores(vae, scenes: list[world.Scene], videos: list[np.ndarray]):
+def _vae_scores(
+    vae, scenes: list[world.Scene], videos: list[np.ndarray]
+) -> tuple[float, dict[str, float]]:
     recon = reconstruct(vae, videos)
     verdicts = [score(s, read_video(r)) for s, r in zip(scenes, recon, strict=True)]
     accuracy = {a: float(np.mean([v[a] for v in verdicts])) for a in ATTRIBUTES}
