@@ -135,9 +135,11 @@ def reconstruct(vae, videos: list[np.ndarray], batch: int = 8) -> list[np.ndarra
     return out
 
 
-def _vae_scores(
+def vae_scores(
     vae, scenes: list[world.Scene], videos: list[np.ndarray]
 ) -> tuple[float, dict[str, float]]:
+    """PSNR of the VAE's reconstructions of `videos`, and how often the detector reads each
+    attribute of their `scenes` right on them."""
     recon = reconstruct(vae, videos)
     verdicts = [score(s, read_video(r)) for s, r in zip(scenes, recon, strict=True)]
     accuracy = {a: float(np.mean([v[a] for v in verdicts])) for a in ATTRIBUTES}
@@ -181,7 +183,7 @@ def evaluate(model_dir: Path, cases: list[Case], endpoint_scenes: int | None = N
         out = _generate(i2v, "demo-i2v", prompt, index, given[:1])
         i2v_psnr.append(psnr(out[0], video[0]))
 
-    vae_psnr, vae_accuracy = _vae_scores(t2v.components.vae, scenes, videos)
+    vae_psnr, vae_accuracy = vae_scores(t2v.components.vae, scenes, videos)
     return DemoReport(
         cases=len(cases),
         accuracy=_accuracy(results),

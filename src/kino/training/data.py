@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -48,15 +49,17 @@ class VideoPool:
     def tracks(self, index: int) -> world.Track:
         return world.track(self.scenes[index], int(self.seeds[index]))
 
-    def coverage(self, index: int) -> np.ndarray:
-        """How much of each pixel the object covers, float32 [F, H, W] in 0..1."""
-        path, shape = self.tracks(index), self.scenes[index].shape
-        return np.stack(
-            [
-                world.coverage(shape, path.x[f], path.y[f], path.height[f])
-                for f in range(len(path.x))
-            ]
-        ).astype(np.float32)
+    @cached_property
+    def coverage(self) -> np.ndarray:
+        """How much of each pixel the object covers, [N, F, H, W] in 0..1, computed once for
+        the VAE and DiT weights. float16 holds it exactly: the world anti-aliases with 4x4
+        samples, so every value is a multiple of 1/16."""
+        out = np.empty((len(self), *self.videos.shape[1:4]), dtype=np.float16)
+        for index, scene in enumerate(self.scenes):
+            path = self.tracks(index)
+            for f in range(len(path.x)):
+                out[index, f] = world.coverage(scene.shape, path.x[f], path.y[f], path.height[f])
+        return out
 
     def pixel_weights(self, index: int, weight: float) -> np.ndarray:
         """Reconstruction loss weights [F, H, W] for the VAE: `weight` on the object and a ring
@@ -68,7 +71,7 @@ class VideoPool:
         edge, where its shape is, and dividing by the light makes an error in a night frame
         count as much as the same error seen in daylight, as the detector sees it.
         """
-        cover = torch.from_numpy(self.coverage(index))[None]
+        cover = torch.from_numpy(self.coverage[index].astype(np.float32))[None]
         ring = torch.nn.functional.max_pool2d(cover, kernel_size=5, stride=1, padding=2)[0]
         level, _ = world.light(self.scenes[index].lighting, cover.shape[1])
         weights = (1.0 + (weight - 1.0) * ring.numpy()) / level[:, None, None]
@@ -87,7 +90,7 @@ class VideoPool:
         t, s = vae_stride[0], vae_stride[1]
         out = []
         for index in range(len(self)):
-            cover = self.coverage(index)
+            cover = self.coverage[index].astype(np.float32)
             # The causal VAE folds the first frame alone, then groups of `t`.
             groups = [cover[:1]] + [cover[i : i + t] for i in range(1, len(cover), t)]
             folded = np.stack([g.max(axis=0) for g in groups])

@@ -17,7 +17,7 @@ import torch
 from diffusers.training_utils import EMAModel
 from tqdm import tqdm
 
-from kino.training.state import load_ema, load_state, save_state
+from kino.training.state import load_state, save_state
 
 log = logging.getLogger(__name__)
 
@@ -58,14 +58,15 @@ def run_stage(
     optimizer = torch.optim.AdamW(params, lr=lr, betas=(0.9, 0.99), weight_decay=0.01)
     state_path = stage_dir / "state.pt"
     log_path = stage_dir / "log.jsonl"
-    start = 0
+    start, saved_ema = 0, None
     if state_path.exists():
-        start = load_state(state_path, modules, optimizer, generator, rng)
+        start, saved_ema = load_state(state_path, modules, optimizer, generator, rng)
         log.info("%s: resuming at step %d", name, start)
+    # Built after the restore: a stage saved without an average starts one from its weights.
     averaged = [p for name in ema_modules for p in modules[name].parameters()]
     ema = EMAModel(averaged, decay=ema_decay) if ema_decay > 0 else None
-    if ema is not None and start > 0:
-        load_ema(state_path, ema)
+    if ema is not None and saved_ema is not None:
+        ema.load_state_dict(saved_ema)
     for module in modules.values():
         module.train()
     autocast = torch.autocast(device.type, dtype=torch.bfloat16) if bf16 else nullcontext()

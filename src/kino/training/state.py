@@ -39,20 +39,13 @@ def load_state(
     optimizer: torch.optim.Optimizer,
     generator: torch.Generator,
     rng: np.random.Generator,
-) -> int:
-    """Restore everything saved at `path`; returns the step to continue from."""
+) -> tuple[int, dict | None]:
+    """Restore everything saved at `path`; returns the step to continue from and the moving
+    average's state (None if the stage was saved without one)."""
     state = torch.load(path, weights_only=False)
     for name, module in modules.items():
         module.load_state_dict(state["modules"][name])
     optimizer.load_state_dict(state["optimizer"])
     generator.set_state(state["generator"])
     rng.bit_generator.state = state["rng"]
-    return int(state["step"])
-
-
-def load_ema(path: Path, ema: EMAModel) -> None:
-    """Restore the moving average saved at `path`; one saved without it keeps `ema` as built
-    (from the weights just restored)."""
-    saved = torch.load(path, weights_only=False).get("ema")
-    if saved is not None:
-        ema.load_state_dict(saved)
+    return int(state["step"]), state.get("ema")
