@@ -31,6 +31,7 @@ def _report(colour: float, flf2v: float) -> DemoReport:
         flf2v_psnr_last=30.0,
         i2v_psnr_first=30.0,
         vae_psnr=31.0,
+        vae_object_psnr=(20.0, 21.0),
         vae_accuracy=accuracy,
         flicker_generated=0.5,
         flicker_world=0.4,
@@ -58,5 +59,7 @@ def test_eval_command_writes_a_report(demo_model: Path, tmp_path: Path) -> None:
     assert set(report["accuracy"]) == {"en", "zh", "all"}
     assert all(0.0 <= v <= 1.0 for v in report["accuracy"]["all"].values())
     assert 0 < report["vae_psnr"] < 60 and 0 < report["flf2v_psnr_first"] < 60
+    first, rest = report["vae_object_psnr"]
+    assert 0 < first < 60 and 0 < rest < 60
     assert set(report["vae_accuracy"]) == {"colour", "shape", "motion", "lighting"}
     assert "| colour | 90% |" in result.stdout

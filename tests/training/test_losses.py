@@ -95,6 +95,19 @@ def test_pixel_weights_cover_the_object_and_its_edge_and_undo_the_light(tmp_path
     assert abs(weights[0, 0, 0] - 1.0 / level) < 1e-4
 
 
+def test_whole_videos_give_the_first_frame_a_latent_frames_share(tmp_path) -> None:
+    from kino.training.data import VideoPool
+    from kino.training.vae_stage import whole_videos
+
+    pool = VideoPool.render(1, tmp_path / "videos.npy", limit=4)
+    batch = whole_videos(pool, np.array([2, 0]), 8.0, temporal_stride=4)
+    assert batch.videos.shape == (2, 3, 17, 64, 64)
+    for row, index in enumerate((2, 0)):
+        expected = torch.from_numpy(pool.pixel_weights(index, 8.0))
+        assert torch.allclose(batch.weights[row, 0, 0], 4 * expected[0])
+        assert torch.allclose(batch.weights[row, 0, 1:], expected[1:])
+
+
 def test_reconstruction_loss_is_the_weighted_mean_error() -> None:
     from kino.training.vae_stage import ReconstructionBatch, reconstruction_loss
 

@@ -25,7 +25,7 @@ class TrainConfig:
     vae_object_weight: float = 8.0
     # Then the decoder alone, on whole 17-frame 64x64 videos, the encoder (and so the latents)
     # fixed.
-    decoder_steps: int = 400
+    decoder_steps: int = 1500
     decoder_batch: int = 4
     decoder_lr: float = 3e-4
     # DiT (and, for t2v, the text encoder).

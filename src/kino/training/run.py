@@ -106,7 +106,8 @@ def _decoder(
 
     def step_loss(step: int) -> dict[str, torch.Tensor]:
         index = rng.integers(0, len(pool), size=config.decoder_batch)
-        videos = whole_videos(pool, index, config.vae_object_weight).to(vae.device)
+        stride = architecture.VAE_STRIDE[0]
+        videos = whole_videos(pool, index, config.vae_object_weight, stride).to(vae.device)
         return decoder_loss(vae, raw[index].to(vae.device), videos)
 
     history = run_stage(
