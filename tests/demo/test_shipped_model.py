@@ -1,8 +1,8 @@
 """The demo model shipped in the package. These are regression floors just under what the
 shipped weights measure (docs/demo-model.md has the full evaluation): `kino demo` runs offline,
 held-out prompts get their lighting and their colour at the 90% target, motion more often than
-chance, the VAE keeps the object, and FLF2V keeps its endpoints. Motion (39% held-out, 6/12 on
-this sample) and shape (41%) are still below their targets, so those are floors, not
+chance, the VAE keeps the object, and FLF2V keeps its endpoints. Motion (40% held-out, 12/24 on
+this sample) and shape (42%) are still below their targets, so those are floors, not
 targets."""
 
 from __future__ import annotations
@@ -52,30 +52,33 @@ def test_kino_demo_writes_the_prompted_video(tmp_path: Path) -> None:
 
 def test_held_out_prompts_get_their_lighting_colour_and_often_their_motion() -> None:
     generator = Generator.load(MODEL_DIR, "demo-t2v", CPU)
-    cases = held_out_cases(paraphrases=0, limit=6)
+    # 24 prompts: on 12 (limit 6), the motion count moved from 6 to 3 with a decoder that
+    # changed all 168 held-out prompts' motion from 39% to 40%.
+    cases = held_out_cases(paraphrases=0, limit=12)
     assert {case.language for case in cases} == {"en", "zh"}
     verdicts = []
     for case in cases:
         spec = make_spec("demo-t2v", prompt=case.prompt, size="64*64", seed=case.seed)
         verdicts.append(score(case.scene, read_video(generator.run(spec).frames)))
-    # Measured: lighting 12/12, colour 12/12 (chance is 1 in 5), motion 6/12 (1 in 7).
+    # Measured: lighting 24/24, colour 24/24 (chance is 1 in 5), motion 12/24 (1 in 7).
     assert np.mean([v["lighting"] for v in verdicts]) >= 0.9
     assert np.mean([v["colour"] for v in verdicts]) >= 0.9
-    assert np.mean([v["motion"] for v in verdicts]) >= 5 / 12
+    assert np.mean([v["motion"] for v in verdicts]) >= 10 / 24
 
 
 def test_the_vae_keeps_the_object_the_detector_reads() -> None:
     """Generated videos reach the pixels only through this decoder, so what it loses of the
     object no DiT can draw. The VAE of runs 1-3 scored colour 79%, shape 79% and motion 67%
-    here, at 30.1 dB."""
+    here, at 30.1 dB; run 4's decoder drew the first frame's object at 15.0 dB."""
     vae = AutoencoderKLWan.from_pretrained(MODEL_DIR / "vae").eval()
     scenes = world.held_out_scenes()
-    videos = [world.render(s, EVAL_SEED_BASE + i) for i, s in enumerate(scenes)]
-    vae_psnr, accuracy = vae_scores(vae, scenes, videos)
-    # Measured: colour 95%, shape 86%, motion 83%, at 31.2 dB.
-    assert accuracy["colour"] >= 0.93 and accuracy["shape"] >= 0.83, accuracy
-    assert accuracy["motion"] >= 0.8, accuracy
-    assert vae_psnr >= 30.0
+    scores = vae_scores(vae, scenes, [EVAL_SEED_BASE + i for i in range(len(scenes))])
+    # Measured: colour 100%, shape 83%, motion 98%, 33.4 dB; the object 21.3 dB in the first
+    # frame, 21.9 dB in the rest.
+    assert scores.accuracy["colour"] >= 0.97 and scores.accuracy["shape"] >= 0.8, scores
+    assert scores.accuracy["motion"] >= 0.95, scores
+    assert scores.psnr >= 33.0
+    assert scores.object_psnr_first >= 20.0 and scores.object_psnr_rest >= 21.0, scores
 
 
 def test_flf2v_keeps_the_given_first_and_last_frames() -> None:
@@ -90,5 +93,5 @@ def test_flf2v_keeps_the_given_first_and_last_frames() -> None:
         out = generator.run(spec).frames
         first.append(psnr(out[0], video[0]))
         last.append(psnr(out[-1], video[-1]))
-    # Measured on these four scenes: 26.2 dB first, 25.2 dB last (28.2 and 25.1 over all 42).
+    # Measured on these four scenes: 30.8 dB first, 25.3 dB last (31.1 and 25.4 over all 42).
     assert np.mean(first) >= 25.0 and np.mean(last) >= 25.0, (first, last)
