@@ -160,10 +160,9 @@ def vae_scores(vae, scenes: list[world.Scene], seeds: list[int]) -> VaeScores:
     verdicts = [score(s, read_video(r)) for s, r in zip(scenes, recon, strict=True)]
     squared = np.zeros(world.FRAMES)
     for scene, seed, out, video in zip(scenes, seeds, recon, videos, strict=True):
-        path = world.track(scene, seed)
-        for f in range(world.FRAMES):
-            inside = world.coverage(scene.shape, path.x[f], path.y[f], path.height[f]) > 0.5
-            squared[f] += np.mean((out[f][inside].astype(np.float64) - video[f][inside]) ** 2)
+        inside = world.path_coverage(scene.shape, world.track(scene, seed)) > 0.5
+        for f, mask in enumerate(inside):
+            squared[f] += np.mean((out[f][mask].astype(np.float64) - video[f][mask]) ** 2)
     squared /= len(videos)
     return VaeScores(
         psnr=float(np.mean([psnr(a, b) for a, b in zip(recon, videos, strict=True)])),

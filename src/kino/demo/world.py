@@ -173,6 +173,16 @@ def coverage(shape: str, x: float, y: float, height: float, size: int = SIZE) ->
     return inside.reshape(size, _SUPERSAMPLE, size, _SUPERSAMPLE).mean(axis=(1, 3))
 
 
+def path_coverage(shape: str, path: Track, size: int = SIZE) -> np.ndarray:
+    """`coverage` in every frame of `path`, (F, H, W)."""
+    return np.stack(
+        [
+            coverage(shape, x, y, h, size)
+            for x, y, h in zip(path.x, path.y, path.height, strict=True)
+        ]
+    )
+
+
 def render(scene: Scene, seed: int, frames: int = FRAMES, size: int = SIZE) -> np.ndarray:
     """The video of `scene`, uint8 (F, H, W, 3)."""
     path = track(scene, seed, frames)
@@ -186,8 +196,8 @@ def paint(shape: str, colour: str, path: Track, lighting: str, size: int = SIZE)
     bg = background(size)
     rgb = np.asarray(COLOURS[colour], dtype=np.float64)
     out = np.empty((frames, size, size, 3), dtype=np.uint8)
-    for f in range(frames):
-        a = coverage(shape, path.x[f], path.y[f], path.height[f], size)[..., None]
+    for f, cover in enumerate(path_coverage(shape, path, size)):
+        a = cover[..., None]
         lit = (bg * (1 - a) + rgb * a) * level[f] * tint[f]
         out[f] = np.clip(np.rint(lit), 0, 255).astype(np.uint8)
     return out

@@ -56,9 +56,7 @@ class VideoPool:
         samples, so every value is a multiple of 1/16."""
         out = np.empty((len(self), *self.videos.shape[1:4]), dtype=np.float16)
         for index, scene in enumerate(self.scenes):
-            path = self.tracks(index)
-            for f in range(len(path.x)):
-                out[index, f] = world.coverage(scene.shape, path.x[f], path.y[f], path.height[f])
+            out[index] = world.path_coverage(scene.shape, self.tracks(index))
         return out
 
     def pixel_weights(self, index: int, weight: float) -> np.ndarray:
