@@ -103,10 +103,10 @@ def _decoder(
     raw = denormalise(vae, latents)
     generator = torch.Generator().manual_seed(config.seed + 3)
     rng = np.random.default_rng(config.seed + 3)
+    stride = architecture.VAE_STRIDE[0]
 
     def step_loss(step: int) -> dict[str, torch.Tensor]:
         index = rng.integers(0, len(pool), size=config.decoder_batch)
-        stride = architecture.VAE_STRIDE[0]
         videos = whole_videos(pool, index, config.vae_object_weight, stride).to(vae.device)
         return decoder_loss(vae, raw[index].to(vae.device), videos)
 
