@@ -49,8 +49,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--object_weight",
         type=float,
         default=None,
-        help="Flow-loss weight of the latents the object covers, against 1 for the background "
-        f"({_default('object_weight')}; 1 = a plain mean).",
+        help="Flow-loss weight of the latents the object covers, and again of those along its "
+        f"path, against 1 for the background ({_default('object_weight')}; 1 = a plain mean).",
     )
     add(
         "--vae_object_weight",

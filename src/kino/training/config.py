@@ -41,7 +41,8 @@ class TrainConfig:
     # Decay of the moving average of the DiT (and t2v text encoder) weights that the stages
     # export (0 = export the last weights).
     ema_decay: float = 0.999
-    # Flow-loss weight of the latents the object covers (1 = a plain mean).
+    # Flow-loss weight of the latents the object covers, and again along its path (1 = a plain
+    # mean; see VideoPool.object_weights).
     object_weight: float = 8.0
     # Weight of the auxiliary caption probe on the text encoder (t2v; 0 = off).
     caption_probe_weight: float = 0.2

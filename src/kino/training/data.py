@@ -76,14 +76,18 @@ class VideoPool:
         return weights.astype(np.float32)
 
     def object_weights(self, weight: float, vae_stride: tuple[int, int, int]) -> torch.Tensor:
-        """Per-latent flow-loss weights [N, 1, F', h, w]: `weight` where the object is, 1
-        elsewhere, in between where it covers part of what the latent folds.
+        """Per-latent flow-loss weights [N, 1, F', h, w]: 1, plus `weight` - 1 where the object
+        is in that latent frame, plus `weight` - 1 again anywhere along its path (where it is in
+        any frame), in between where it covers part of what the latent folds.
 
         The object covers about 5% of a frame, so under a plain mean the background and the
         lighting (the whole frame) dominate the loss, and the DiT learned to follow lighting
         words while ignoring colour, shape and motion. Weighting the object's latents restores
-        the balance. A latent counts as object by the largest coverage of any pixel it folds
-        (its frames and its stride x stride patch).
+        the balance. Weighting only where the object is made drawing it where it is not yet
+        (or no longer) cheap, and that is the error that reads as the wrong motion; weighting
+        only the path took the outline's share and lost shape (docs/demo-model.md, runs 7 and
+        8). A latent counts by the largest coverage of any pixel it folds (its frames and its
+        stride x stride patch).
         """
         t, s = vae_stride[0], vae_stride[1]
         out = []
@@ -95,7 +99,8 @@ class VideoPool:
             h, w = folded.shape[1] // s, folded.shape[2] // s
             out.append(folded.reshape(len(groups), h, s, w, s).max(axis=(2, 4)))
         covered = torch.from_numpy(np.stack(out)).float()[:, None]
-        return 1.0 + (weight - 1.0) * covered
+        path = covered.amax(dim=2, keepdim=True)
+        return 1.0 + (weight - 1.0) * (covered + path)
 
 
 def to_model_range(videos: np.ndarray) -> torch.Tensor:
