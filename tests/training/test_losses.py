@@ -60,15 +60,15 @@ def test_object_weights_cover_the_object_and_its_whole_path(tmp_path) -> None:
     weights = pool.object_weights(8.0, VAE_STRIDE)
     assert weights.shape == (len(pool), 1, 5, 16, 16)
     assert weights.min() == 1.0 and weights.max() == 15.0
-    # Every latent frame weights the whole path, 8 where the object is not in that frame.
-    path_cols = (weights[index, 0, 0] > 1).any(dim=0).nonzero().flatten()
-    assert torch.equal(weights[index, 0, 0] > 1, weights[index, 0, 4] > 1)
-    assert (weights[index, 0, 0] == 8.0).any()
-    # Latent frame 0 is video frame 0; latent frame 4 folds frames 13-16.
     path = pool.tracks(index)
     half = path.height[0] * 16 / 2
+    # Every latent frame weights the whole path, 8 where the object is not in that frame.
+    assert torch.equal(weights[index, 0, 0] > 1, weights[index, 0, 4] > 1)
+    assert (weights[index, 0, 0] == 8.0).any()
+    path_cols = (weights[index, 0, 0] > 1).any(dim=0).nonzero().flatten()
     assert abs(path_cols.min().item() - (path.x[0] * 16 - half)) < 1.1
     assert abs(path_cols.max().item() + 1 - (path.x[-1] * 16 + half)) < 1.1
+    # Latent frame 0 is video frame 0; latent frame 4 folds frames 13-16.
     for latent_frame, frames in ((0, [0]), (4, [13, 14, 15, 16])):
         object_cols = (weights[index, 0, latent_frame] > 8).any(dim=0).nonzero().flatten()
         xs = [path.x[f] * 16 for f in frames]
