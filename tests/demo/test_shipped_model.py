@@ -1,9 +1,8 @@
-"""The demo model shipped in the package. These are regression floors just under what the
-shipped weights measure (docs/demo-model.md has the full evaluation): `kino demo` runs offline,
-held-out prompts get their lighting and their colour at the 90% target, motion more often than
-chance, the VAE keeps the object, and FLF2V keeps its endpoints. Motion (81% of the canonical
-held-out prompts, 79.8% of all 168, 20/24 on this sample) is one prompt short of its target,
-and shape (35%) well below its own, so those are floors, not targets."""
+"""The demo model shipped in the package (docs/demo-model.md has the full evaluation): `kino
+demo` runs offline; a small held-out sample meets the lighting, colour (90%) and motion (80%)
+targets; the VAE keeps the object and FLF2V keeps its endpoints, to floors just under what the
+shipped weights measure. Over all 168 held-out prompts motion is 79.8%, one prompt short of its
+target, and shape (36%) is well below its own, so shape is not asserted."""
 
 from __future__ import annotations
 
@@ -50,7 +49,7 @@ def test_kino_demo_writes_the_prompted_video(tmp_path: Path) -> None:
     assert read_video(video.frames).lighting == "sunset"
 
 
-def test_held_out_prompts_get_their_lighting_colour_and_often_their_motion() -> None:
+def test_held_out_prompts_get_their_lighting_and_the_colour_and_motion_targets() -> None:
     generator = Generator.load(MODEL_DIR, "demo-t2v", CPU)
     # 24 prompts: on 12 (limit 6), the motion count moved from 6 to 3 with a decoder that
     # changed all 168 held-out prompts' motion from 39% to 40%.
@@ -64,7 +63,7 @@ def test_held_out_prompts_get_their_lighting_colour_and_often_their_motion() -> 
     # DiT read 13/24 here and 64% of the 84 canonical prompts (run 10: 81%).
     assert np.mean([v["lighting"] for v in verdicts]) >= 0.9
     assert np.mean([v["colour"] for v in verdicts]) >= 0.9
-    assert np.mean([v["motion"] for v in verdicts]) >= 18 / 24
+    assert np.mean([v["motion"] for v in verdicts]) >= 0.8
 
 
 def test_the_vae_keeps_the_object_the_detector_reads() -> None:
