@@ -18,6 +18,7 @@ from kino.cli.main import main
         ("--lighting_weight", "-0.5", "--lighting_weight -0.5 must be 0 (off) or more"),
         ("--vae_object_weight", "0", "--vae_object_weight 0.0 must be at least 1"),
         ("--ema_decay", "1", "--ema_decay 1.0 must be 0 (off) or in (0, 1), e.g. 0.999"),
+        ("--shape_pair_weight", "-2", "--shape_pair_weight -2.0 must be 0 (off) or more"),
     ],
 )
 def test_bad_training_numbers_are_one_line_errors(
@@ -27,4 +28,17 @@ def test_bad_training_numbers_are_one_line_errors(
     assert main(["train", "--out", str(out), flag, value]) != 0
     lines = capsys.readouterr().err.strip().splitlines()
     assert lines == [f"kino train: error: {needle}"]
+    assert not out.exists()
+
+
+def test_shape_pairs_need_a_batch_of_two(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "run"
+    assert main(["train", "--out", str(out), "--shape_pair_weight", "2", "--batch", "1"]) != 0
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert lines == [
+        "kino train: error: --batch 1 holds no shape pair; use --batch 2 or more with "
+        "--shape_pair_weight"
+    ]
     assert not out.exists()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from kino.training.flow import noise_latents, predicted_x0, shifted_sigmas
+from kino.training.flow import noise_latents, pair_loss, predicted_x0, shifted_sigmas
 from kino.training.lighting_loss import lighting_consistency_loss, luminance
 
 
@@ -25,6 +25,36 @@ def test_a_perfect_prediction_recovers_the_clean_latents() -> None:
     sample = noise_latents(x0, torch.tensor([0.1, 0.5, 0.9]), generator)
     assert torch.allclose(predicted_x0(sample, sample.target), x0, atol=1e-6)
     assert torch.allclose(sample.timestep, torch.tensor([100.0, 500.0, 900.0]))
+
+
+def test_paired_samples_share_their_noise() -> None:
+    generator = torch.Generator().manual_seed(0)
+    x0 = torch.randn(4, 16, 5, 4, 4, generator=generator)
+    sample = noise_latents(x0, torch.tensor([0.3, 0.8, 0.3, 0.8]), generator, pairs=True)
+    noise = sample.target + x0
+    assert torch.allclose(noise[:2], noise[2:], atol=1e-6)
+    assert not torch.allclose(noise[0], noise[1])
+    # Same noise and σ: the noisy inputs differ by (1 - σ) times the clean latents' difference.
+    assert torch.allclose(sample.noisy[0] - sample.noisy[2], 0.7 * (x0[0] - x0[2]), atol=1e-5)
+
+
+def test_pair_loss_counts_only_what_differs_between_a_pair() -> None:
+    generator = torch.Generator().manual_seed(0)
+    common = torch.randn(2, 16, 5, 4, 4, generator=generator)
+    differential = 0.1 * torch.randn(2, 16, 5, 4, 4, generator=generator)
+    ones = torch.ones(4, 1, 5, 4, 4)
+    # An error both samples of a pair share (the noise no model can predict) costs nothing.
+    assert pair_loss(torch.cat([common, common]), ones).item() == 0.0
+    error = torch.cat([common + differential, common - differential])
+    expected = 4 * differential.pow(2).mean()
+    assert torch.allclose(pair_loss(error, ones), expected)
+    # A position counts by the larger of the pair's two weights.
+    weights = ones.clone()
+    weights[2:, :, 0] = 5.0
+    per_frame = 4 * differential.pow(2).mean(dim=(0, 1, 3, 4))
+    frame_weights = torch.tensor([5.0, 1, 1, 1, 1])
+    expected = (per_frame * frame_weights).sum() / frame_weights.sum()
+    assert torch.allclose(pair_loss(error, weights), expected)
 
 
 def _video(levels: list[float]) -> torch.Tensor:
@@ -77,6 +107,33 @@ def test_object_weights_cover_the_object_and_its_whole_path(tmp_path) -> None:
         assert abs(object_cols.max().item() + 1 - (max(xs) + half)) < 1.1
     # Latents the path never crosses keep weight 1: the background is most of every frame.
     assert (weights[index] == 1).float().mean() > 0.6
+
+
+def test_shape_partners_share_the_path_colour_motion_and_light(tmp_path) -> None:
+    from kino.demo import world
+    from kino.training.data import VideoPool
+
+    pool = VideoPool.render(1, tmp_path / "videos.npy", limit=60)
+    partners = pool.partners(np.random.default_rng(0), tmp_path / "partners.npy")
+    assert len(partners) == len(pool)
+    shapes = set()
+    for index, (scene, partner) in enumerate(zip(pool.scenes, partners.scenes, strict=True)):
+        assert partner.shape != scene.shape and not world.is_held_out(partner)
+        assert (partner.colour, partner.motion, partner.lighting) == (
+            scene.colour,
+            scene.motion,
+            scene.lighting,
+        )
+        shapes.add((scene.shape, partner.shape))
+        # The same path, so the videos are equal wherever neither object reaches.
+        neither = (pool.coverage[index] == 0) & (partners.coverage[index] == 0)
+        assert np.array_equal(pool.videos[index][neither], partners.videos[index][neither])
+        assert not np.array_equal(pool.videos[index], partners.videos[index])
+        assert np.allclose(pool.tracks(index).x, partners.tracks(index).x)
+    assert len(shapes) == 6
+    # Cached: a second call reads the same videos back.
+    again = pool.partners(np.random.default_rng(0), tmp_path / "partners.npy")
+    assert np.array_equal(again.videos, partners.videos)
 
 
 def test_pixel_weights_cover_the_object_and_its_edge_and_undo_the_light(tmp_path) -> None:

@@ -17,10 +17,15 @@ def _losses(stage_dir: Path, key: str) -> list[float]:
     return [json.loads(line)[key] for line in (stage_dir / "log.jsonl").read_text().splitlines()]
 
 
+def _config(out: Path) -> TrainConfig:
+    # With shape pairs, so that the run also proves the paired t2v batches.
+    return replace(TrainConfig(out_dir=out).quick(), shape_pair_weight=2.0)
+
+
 @pytest.fixture(scope="module")
 def run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("train")
-    train(TrainConfig(out_dir=out).quick())
+    train(_config(out))
     return out
 
 
@@ -31,6 +36,11 @@ def test_every_stage_lowers_its_loss(run_dir: Path) -> None:
     flow = _losses(run_dir / "t2v", "flow")
     assert len(flow) == 20
     assert np.mean(flow[-5:]) < np.mean(flow[:5])
+    # Every t2v batch was shape pairs. A pair shares its noise, which no model predicts, so the
+    # difference of its errors stays well below the flow loss; with unshared noise it would be
+    # about twice the flow loss.
+    pair = np.array(_losses(run_dir / "t2v", "pair"))
+    assert (pair > 0).all() and (pair < 0.5 * np.array(flow)).all()
 
 
 def test_the_run_exports_a_diffusers_folder_the_demo_tasks_load(run_dir: Path) -> None:
@@ -50,7 +60,7 @@ def test_the_run_exports_a_diffusers_folder_the_demo_tasks_load(run_dir: Path) -
 
 
 def test_a_rerun_resumes_instead_of_starting_over(run_dir: Path) -> None:
-    train(replace(TrainConfig(out_dir=run_dir).quick(), t2v_steps=25))
+    train(replace(_config(run_dir), t2v_steps=25))
     steps = _losses(run_dir / "t2v", "step")
     assert steps == list(range(1, 26))
     # The finished VAE stage was loaded, not retrained.

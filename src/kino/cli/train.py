@@ -73,6 +73,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="Weight of the auxiliary loss that reads the scene back from the text encoder's "
         f"states, teaching it word order ({_default('caption_probe_weight')}; 0 = off).",
     )
+    add(
+        "--shape_pair_weight",
+        type=float,
+        default=None,
+        help="t2v: train on pairs of videos that differ only in the object's shape, with this "
+        "extra weight on the pairs' differential error "
+        f"({_default('shape_pair_weight')}; 0 = off).",
+    )
     add("--gradient_checkpointing", action="store_true", help="Trade compute for memory.")
     add("--bf16", action="store_true", help="bf16 autocast (on GPUs; slower on most CPUs).")
     add(
@@ -104,7 +112,7 @@ def run(args: argparse.Namespace) -> int:
             raise InvalidSpec(f"--{flag} {value} must be at least 1")
     if args.ema_decay is not None and not 0 <= args.ema_decay < 1:
         raise InvalidSpec(f"--ema_decay {args.ema_decay} must be 0 (off) or in (0, 1), e.g. 0.999")
-    for flag in ("lighting_weight", "caption_probe_weight"):
+    for flag in ("lighting_weight", "caption_probe_weight", "shape_pair_weight"):
         value = getattr(args, flag)
         if value is not None and value < 0:
             raise InvalidSpec(f"--{flag} {value} must be 0 (off) or more")
@@ -129,8 +137,14 @@ def run(args: argparse.Namespace) -> int:
         "vae_object_weight": args.vae_object_weight,
         "ema_decay": args.ema_decay,
         "caption_probe_weight": args.caption_probe_weight,
+        "shape_pair_weight": args.shape_pair_weight,
     }
     config = replace(config, **{k: v for k, v in overrides.items() if v is not None})
+    if config.shape_pair_weight > 0 and config.dit_batch < 2:
+        raise InvalidSpec(
+            f"--batch {config.dit_batch} holds no shape pair; use --batch 2 or more with "
+            "--shape_pair_weight"
+        )
     log.info("training the demo model on %s into %s", device, config.out_dir)
     model_dir = train(config)
     log.info("exported %s", model_dir)

@@ -44,6 +44,10 @@ class TrainConfig:
     # Flow-loss weight of the latents the object covers, and again along its path (1 = a plain
     # mean; see VideoPool.object_weights).
     object_weight: float = 8.0
+    # t2v shape pairs: half of each batch repeats the other half's videos with another shape
+    # (the same path, noise and σ), and the pairs' differential error gets this extra weight
+    # (0 = off; see flow.pair_loss).
+    shape_pair_weight: float = 0.0
     # Weight of the auxiliary caption probe on the text encoder (t2v; 0 = off).
     caption_probe_weight: float = 0.2
     # The temporal lighting consistency loss (0 = off) and how many samples per batch it decodes.

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cached_property
 from pathlib import Path
 
@@ -31,17 +31,19 @@ class VideoPool:
             scenes = scenes[:: -(-len(scenes) // limit)]
         # Seeds of the training videos; the evaluation renders held-out scenes with others.
         seeds = np.arange(len(scenes), dtype=np.int64)
-        if cache.exists():
-            videos = np.load(cache, mmap_mode="r")
-            if len(videos) == len(scenes):
-                return cls(scenes, seeds, videos)
-        log.info("rendering %d training videos", len(scenes))
-        videos = np.stack(
-            [world.render(s, int(seed)) for s, seed in zip(scenes, seeds, strict=True)]
-        )
-        cache.parent.mkdir(parents=True, exist_ok=True)
-        np.save(cache, videos)
-        return cls(scenes, seeds, videos)
+        return cls(scenes, seeds, _rendered(scenes, seeds, cache))
+
+    def partners(self, rng: np.random.Generator, cache: Path) -> VideoPool:
+        """Each video again with another shape: the same path (which depends only on the seed
+        and the motion), colour, motion and lighting. The shape is drawn from those that make
+        a training scene: the three shapes of one colour, motion and lighting fall in three
+        different tenths (`world.is_held_out`), so at most one of them is held out."""
+        scenes = []
+        for scene in self.scenes:
+            others = [replace(scene, shape=shape) for shape in world.SHAPES]
+            others = [o for o in others if o != scene and not world.is_held_out(o)]
+            scenes.append(others[int(rng.integers(len(others)))])
+        return VideoPool(scenes, self.seeds, _rendered(scenes, self.seeds, cache))
 
     def __len__(self) -> int:
         return len(self.scenes)
@@ -101,6 +103,18 @@ class VideoPool:
         covered = torch.from_numpy(np.stack(out)).float()[:, None]
         path = covered.amax(dim=2, keepdim=True)
         return 1.0 + (weight - 1.0) * (covered + path)
+
+
+def _rendered(scenes: list[world.Scene], seeds: np.ndarray, cache: Path) -> np.ndarray:
+    if cache.exists():
+        videos = np.load(cache, mmap_mode="r")
+        if len(videos) == len(scenes):
+            return videos
+    log.info("rendering %d training videos", len(scenes))
+    videos = np.stack([world.render(s, int(seed)) for s, seed in zip(scenes, seeds, strict=True)])
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    np.save(cache, videos)
+    return videos
 
 
 def to_model_range(videos: np.ndarray) -> torch.Tensor:

@@ -22,7 +22,7 @@ from kino.engine import conditioning
 from kino.engine.text import tokenize
 from kino.training.caption_probe import CaptionProbe, probe_loss
 from kino.training.data import to_model_range
-from kino.training.flow import noise_latents, predicted_x0, shifted_sigmas
+from kino.training.flow import noise_latents, pair_loss, predicted_x0, shifted_sigmas
 from kino.training.lighting_loss import lighting_consistency_loss
 from kino.training.vae_stage import denormalise
 
@@ -33,6 +33,26 @@ def captions_for(
     """A fresh random phrasing per sample; an empty one at `drop_rate`, which teaches the
     unconditional prediction that classifier-free guidance needs."""
     return ["" if rng.random() < drop_rate else caption(scene, rng) for scene in scenes]
+
+
+def paired_captions(
+    scenes: list[world.Scene],
+    partners: list[world.Scene],
+    rng: np.random.Generator,
+    drop_rate: float,
+) -> list[str]:
+    """Captions for shape pairs, `scenes`' then `partners'`: the two of a pair phrased from the
+    same random draws, so that they differ in the shape word, and dropped together."""
+    first, second = [], []
+    for scene, partner in zip(scenes, partners, strict=True):
+        if rng.random() < drop_rate:
+            first.append("")
+            second.append("")
+            continue
+        seed = int(rng.integers(2**31))
+        first.append(caption(scene, np.random.default_rng(seed)))
+        second.append(caption(partner, np.random.default_rng(seed)))
+    return first + second
 
 
 @dataclass
@@ -48,6 +68,16 @@ def encode_text(encoder: UMT5EncoderModel, text: TextBatch) -> torch.Tensor:
 
 
 @dataclass
+class ShapePartners:
+    """t2v shape pairs: every pool video's partner with another shape (`VideoPool.partners`),
+    its normalised latents and flow-loss weights."""
+
+    scenes: list[world.Scene]
+    latents: torch.Tensor
+    weights: torch.Tensor
+
+
+@dataclass
 class DitData:
     """Normalised VAE latents of the pool's videos and, for i2v, conditioning latents."""
 
@@ -59,6 +89,8 @@ class DitData:
     cond_index: torch.Tensor | None = None
     cond_first: torch.Tensor | None = None
     cond_first_last: torch.Tensor | None = None
+    # t2v: with partners, half of each batch is the other half's videos with another shape.
+    partners: ShapePartners | None = None
 
 
 def conditioning_videos(videos: np.ndarray, keep_last: bool) -> torch.Tensor:
@@ -90,6 +122,8 @@ class DitTrainer:
     # t2v: the auxiliary caption probe on the text encoder's states and its loss weight.
     probe: CaptionProbe | None = None
     probe_weight: float = 0.0
+    # With `data.partners`: the weight of the shape pairs' differential error (see pair_loss).
+    pair_weight: float = 0.0
 
     @property
     def device(self) -> torch.device:
@@ -124,19 +158,29 @@ class DitTrainer:
 
     def step_loss(self, step: int) -> dict[str, torch.Tensor]:
         data = self.data
+        partners = data.partners
         if data.cond_index is None:
-            indices = self.rng.integers(0, len(data.latents), size=self.batch)
+            count = self.batch // 2 if partners is not None else self.batch
+            indices = self.rng.integers(0, len(data.latents), size=count)
             picks = indices
         else:
             picks = self.rng.integers(0, len(data.cond_index), size=self.batch)
             indices = data.cond_index[picks].numpy()
-        x0 = data.latents[indices].to(self.device)
+        x0, weights = data.latents[indices], data.weights[indices]
         scenes = [data.scenes[i] for i in indices]
-        prompts = captions_for(scenes, self.rng, self.caption_drop)
+        if partners is None:
+            prompts = captions_for(scenes, self.rng, self.caption_drop)
+        else:
+            x0 = torch.cat([x0, partners.latents[indices]])
+            weights = torch.cat([weights, partners.weights[indices]])
+            others = [partners.scenes[i] for i in indices]
+            prompts = paired_captions(scenes, others, self.rng, self.caption_drop)
+            scenes = scenes + others
         context, mask = self._context(prompts)
-        sample = noise_latents(
-            x0, shifted_sigmas(self.batch, self.shift, self.generator), self.generator
-        )
+        paired = partners is not None
+        sigma = shifted_sigmas(len(indices), self.shift, self.generator)
+        sigma = sigma.repeat(2) if paired else sigma
+        sample = noise_latents(x0.to(self.device), sigma, self.generator, pairs=paired)
         inputs = sample.noisy if data.cond_index is None else self._i2v_inputs(picks, sample.noisy)
         prediction = self.transformer(
             hidden_states=inputs,
@@ -144,11 +188,14 @@ class DitTrainer:
             encoder_hidden_states=context,
             return_dict=False,
         )[0].float()
-        error = (prediction - sample.target).pow(2)
-        weights = data.weights[indices].to(self.device)
-        weighted = (error * weights).mean() / weights.mean()
+        error = prediction - sample.target
+        weights = weights.to(self.device)
+        weighted = (error.pow(2) * weights).mean() / weights.mean()
         # "flow" is the plain objective, comparable across runs whatever the weighting.
-        losses = {"loss": weighted, "flow": error.mean().detach()}
+        losses = {"loss": weighted, "flow": error.detach().pow(2).mean()}
+        if partners is not None:
+            losses["pair"] = pair_loss(error, weights)
+            losses["loss"] = losses["loss"] + self.pair_weight * losses["pair"]
         if self.probe is not None:
             captioned = torch.tensor([bool(p) for p in prompts])
             probe = probe_loss(self.probe, context, mask, scenes, captioned)

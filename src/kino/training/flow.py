@@ -24,8 +24,15 @@ class FlowSample:
     timestep: torch.Tensor  # [B], σ · 1000 as the DiT takes it
 
 
-def noise_latents(x0: torch.Tensor, sigma: torch.Tensor, generator: torch.Generator) -> FlowSample:
-    noise = torch.randn(x0.shape, generator=generator).to(x0.device)
+def noise_latents(
+    x0: torch.Tensor, sigma: torch.Tensor, generator: torch.Generator, pairs: bool = False
+) -> FlowSample:
+    """With `pairs`, the second half of the batch gets the first half's noise (and should get
+    its σ): see `pair_loss`."""
+    shape = (len(x0) // 2, *x0.shape[1:]) if pairs else x0.shape
+    noise = torch.randn(shape, generator=generator).to(x0.device)
+    if pairs:
+        noise = torch.cat([noise, noise])
     sigma = sigma.to(x0.device)
     s = sigma.view(-1, *([1] * (x0.dim() - 1)))
     return FlowSample(
@@ -39,3 +46,20 @@ def noise_latents(x0: torch.Tensor, sigma: torch.Tensor, generator: torch.Genera
 def predicted_x0(sample: FlowSample, prediction: torch.Tensor) -> torch.Tensor:
     s = sample.sigma.view(-1, *([1] * (prediction.dim() - 1)))
     return sample.noisy - s * prediction
+
+
+def pair_loss(error: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
+    """The weighted mean square of the difference between the two halves' errors.
+
+    The halves are pairs of samples with the same noise, σ and object path that differ only in
+    the object's shape (and the caption's shape word). Write each pair's errors as a common part
+    c and a differential part d (a = c + d, b = c - d): the flow loss counts 2|c|² + 2|d|², this
+    4|d|². At high σ the common part, the noise the DiT cannot predict, swamps the shape's
+    share of the flow loss, and the DiT learned to draw the same blob for every shape; this
+    term weighs the part only the shape word can explain. `weights` holds both halves' weights;
+    a pair's position counts by the larger.
+    """
+    half = len(error) // 2
+    pair = torch.maximum(weights[:half], weights[half:])
+    difference = (error[:half] - error[half:]).pow(2)
+    return (difference * pair).mean() / pair.mean()

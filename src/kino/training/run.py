@@ -26,7 +26,7 @@ from kino.engine.time_embedding import use_official_time_embedding
 from kino.training.caption_probe import CaptionProbe
 from kino.training.config import TrainConfig
 from kino.training.data import VideoPool
-from kino.training.dit_stage import DitData, DitTrainer, conditioning_videos
+from kino.training.dit_stage import DitData, DitTrainer, ShapePartners, conditioning_videos
 from kino.training.export import export_model
 from kino.training.loop import run_stage
 from kino.training.vae_stage import (
@@ -131,19 +131,33 @@ def _decoder(
     return vae
 
 
-def _latents(config: TrainConfig, pool: VideoPool, vae, i2v_every: int) -> dict:
+def _latents(
+    config: TrainConfig, pool: VideoPool, vae, i2v_every: int, partners: VideoPool | None
+) -> dict:
     path = config.out_dir / "latents.pt"
-    if path.exists():
-        return torch.load(path)
-    log.info("encoding %d training videos", len(pool))
-    with torch.no_grad():
-        latents = normalise(vae, encode_means(vae, pool.videos))
-        cond_index = torch.arange(0, len(pool), i2v_every)
-        videos = np.asarray(pool.videos[cond_index.numpy()])
-        first = normalise(vae, encode_means(vae, conditioning_videos(videos, keep_last=False)))
-        both = normalise(vae, encode_means(vae, conditioning_videos(videos, keep_last=True)))
-    saved = {"latents": latents, "cond_index": cond_index, "first": first, "first_last": both}
-    torch.save(saved, path)
+    saved = torch.load(path) if path.exists() else {}
+    if not saved:
+        log.info("encoding %d training videos", len(pool))
+        with torch.no_grad():
+            cond_index = torch.arange(0, len(pool), i2v_every)
+            videos = np.asarray(pool.videos[cond_index.numpy()])
+            saved = {
+                "latents": normalise(vae, encode_means(vae, pool.videos)),
+                "cond_index": cond_index,
+                "first": normalise(
+                    vae, encode_means(vae, conditioning_videos(videos, keep_last=False))
+                ),
+                "first_last": normalise(
+                    vae, encode_means(vae, conditioning_videos(videos, keep_last=True))
+                ),
+            }
+        torch.save(saved, path)
+    # A run resumed with shape pairs turned on encodes its partners then.
+    if partners is not None and "partners" not in saved:
+        log.info("encoding %d shape partners", len(partners))
+        with torch.no_grad():
+            saved["partners"] = normalise(vae, encode_means(vae, partners.videos))
+        torch.save(saved, path)
     return saved
 
 
@@ -180,6 +194,7 @@ def _dit_stage(
         rng=np.random.default_rng(seed),
         probe=probe,
         probe_weight=config.caption_probe_weight,
+        pair_weight=config.shape_pair_weight,
     )
     modules: dict[str, torch.nn.Module] = {"transformer": transformer}
     if train_text:
@@ -237,8 +252,12 @@ def train(config: TrainConfig) -> Path:
     vae = _vae(config, pool, device, summary)
     vae.requires_grad_(False)
     vae.eval()
+    partners = None
+    if config.shape_pair_weight > 0:
+        rng = np.random.default_rng(config.seed + 4)
+        partners = pool.partners(rng, config.out_dir / "partners.npy")
     data = _latents(
-        config, pool, vae, i2v_every=config.seeds_per_scene // config.i2v_seeds_per_scene
+        config, pool, vae, config.seeds_per_scene // config.i2v_seeds_per_scene, partners
     )
     # It changes only the decoder, so the latents the DiTs learn stay as they are; before the
     # DiTs, so that their checkpoints (and the lighting loss) decode as the exported model will.
@@ -249,9 +268,13 @@ def train(config: TrainConfig) -> Path:
     text_encoder = architecture.build_text_encoder(len(tokenizer)).to(device)
     t2v = architecture.build_transformer().to(device)
     use_official_time_embedding(t2v)
+    t2v_data = DitData(pool.scenes, data["latents"], weights)
+    if partners is not None:
+        partner_weights = partners.object_weights(config.object_weight, architecture.VAE_STRIDE)
+        t2v_data.partners = ShapePartners(partners.scenes, data["partners"], partner_weights)
     _dit_stage(
-        "t2v", config, t2v, text_encoder, tokenizer, vae,
-        DitData(pool.scenes, data["latents"], weights), config.t2v_steps, config.seed + 1, summary,
+        "t2v", config, t2v, text_encoder, tokenizer, vae, t2v_data, config.t2v_steps,
+        config.seed + 1, summary,
     )  # fmt: skip
     text_encoder.requires_grad_(False)
 
