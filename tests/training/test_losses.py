@@ -30,7 +30,7 @@ def test_a_perfect_prediction_recovers_the_clean_latents() -> None:
 def test_paired_samples_share_their_noise() -> None:
     generator = torch.Generator().manual_seed(0)
     x0 = torch.randn(4, 16, 5, 4, 4, generator=generator)
-    sample = noise_latents(x0, torch.tensor([0.3, 0.8, 0.3, 0.8]), generator, pairs=True)
+    sample = noise_latents(x0, torch.tensor([0.3, 0.8]), generator, pairs=True)
     noise = sample.target + x0
     assert torch.allclose(noise[:2], noise[2:], atol=1e-6)
     assert not torch.allclose(noise[0], noise[1])

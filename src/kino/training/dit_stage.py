@@ -160,7 +160,7 @@ class DitTrainer:
         data = self.data
         partners = data.partners
         if data.cond_index is None:
-            count = self.batch // 2 if partners is not None else self.batch
+            count = self.batch if partners is None else self.batch // 2
             indices = self.rng.integers(0, len(data.latents), size=count)
             picks = indices
         else:
@@ -177,10 +177,10 @@ class DitTrainer:
             prompts = paired_captions(scenes, others, self.rng, self.caption_drop)
             scenes = scenes + others
         context, mask = self._context(prompts)
-        paired = partners is not None
         sigma = shifted_sigmas(len(indices), self.shift, self.generator)
-        sigma = sigma.repeat(2) if paired else sigma
-        sample = noise_latents(x0.to(self.device), sigma, self.generator, pairs=paired)
+        sample = noise_latents(
+            x0.to(self.device), sigma, self.generator, pairs=partners is not None
+        )
         inputs = sample.noisy if data.cond_index is None else self._i2v_inputs(picks, sample.noisy)
         prediction = self.transformer(
             hidden_states=inputs,

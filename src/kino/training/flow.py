@@ -27,12 +27,12 @@ class FlowSample:
 def noise_latents(
     x0: torch.Tensor, sigma: torch.Tensor, generator: torch.Generator, pairs: bool = False
 ) -> FlowSample:
-    """With `pairs`, the second half of the batch gets the first half's noise (and should get
-    its σ): see `pair_loss`."""
+    """With `pairs`, `sigma` holds one σ per pair and the second half of the batch gets the
+    first half's σ and noise: see `pair_loss`."""
     shape = (len(x0) // 2, *x0.shape[1:]) if pairs else x0.shape
     noise = torch.randn(shape, generator=generator).to(x0.device)
     if pairs:
-        noise = torch.cat([noise, noise])
+        noise, sigma = torch.cat([noise, noise]), sigma.repeat(2)
     sigma = sigma.to(x0.device)
     s = sigma.view(-1, *([1] * (x0.dim() - 1)))
     return FlowSample(
