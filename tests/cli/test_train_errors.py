@@ -13,6 +13,7 @@ from kino.cli.main import main
     ("flag", "value", "needle"),
     [
         ("--t2v_steps", "0", "--t2v_steps 0 must be at least 1"),
+        ("--dit_heads", "0", "--dit_heads 0 must be at least 1"),
         ("--object_weight", "0.5", "--object_weight 0.5 must be at least 1"),
         ("--caption_probe_weight", "-1", "--caption_probe_weight -1.0 must be 0 (off) or more"),
         ("--lighting_weight", "-0.5", "--lighting_weight -0.5 must be 0 (off) or more"),

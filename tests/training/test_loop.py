@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 import torch
 
+from kino.errors import CheckpointError
 from kino.training.loop import run_stage
 
 TARGET = 3.0
@@ -83,3 +84,14 @@ def test_a_resumed_stage_ends_on_the_same_average_as_an_uninterrupted_one(
     state["ema"] = None
     torch.save(state, fresh / "state.pt")
     assert abs(_stage(fresh, 30, [], ema_decay=0.9) - whole) > 1e-4
+
+
+def test_resuming_into_a_model_of_another_size_is_a_clear_error(tmp_path: Path) -> None:
+    _stage(tmp_path, 5, [], ema_decay=0.0)
+    wider = torch.nn.Linear(2, 1, bias=False)
+    with pytest.raises(CheckpointError, match=r"holds a fit of another size .* new --out"):
+        run_stage(
+            "fit", tmp_path, {"fit": wider}, lambda step: {"loss": wider.weight.sum()}, 10,
+            lr=0.05, warmup=1, generator=torch.Generator(), rng=np.random.default_rng(0),
+            checkpoint_every=5, bf16=False, device=torch.device("cpu"),
+        )  # fmt: skip

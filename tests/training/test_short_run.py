@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from safetensors.torch import load_file
 
 from kino.training.config import TrainConfig
 from kino.training.run import train
@@ -18,8 +19,11 @@ def _losses(stage_dir: Path, key: str) -> list[float]:
 
 
 def _config(out: Path) -> TrainConfig:
-    # With shape pairs, so that the run also proves the paired t2v batches.
-    return replace(TrainConfig(out_dir=out).quick(), shape_pair_weight=2.0)
+    # With shape pairs, so that the run also proves the paired t2v batches, and narrower DiTs
+    # stored in float16, so that it proves --dit_heads and --dit_fp16.
+    return replace(
+        TrainConfig(out_dir=out).quick(), shape_pair_weight=2.0, dit_heads=2, dit_fp16=True
+    )
 
 
 @pytest.fixture(scope="module")
@@ -57,6 +61,18 @@ def test_the_run_exports_a_diffusers_folder_the_demo_tasks_load(run_dir: Path) -
     assert t2v.components.transformer.config.in_channels == 16
     assert i2v.components.transformer.config.in_channels == 36
     assert len(t2v.components.vae.config.latents_mean) == 16
+    for generator in (t2v, i2v):
+        dit = generator.components.transformer
+        assert dit.config.num_attention_heads * dit.config.attention_head_dim == 64
+        assert dit.config.ffn_dim == 256
+        # Stored in float16, loaded in the engine's float32 with the stored values.
+        assert dit.dtype == torch.float32
+    stored = load_file(model / "transformer" / "diffusion_pytorch_model.safetensors")
+    assert {tensor.dtype for tensor in stored.values()} == {torch.float16}
+    loaded = t2v.components.transformer.state_dict()
+    assert all(torch.equal(loaded[k], v.float()) for k, v in stored.items())
+    vae = load_file(model / "vae" / "diffusion_pytorch_model.safetensors")
+    assert {tensor.dtype for tensor in vae.values()} == {torch.float32}
 
 
 def test_a_rerun_resumes_instead_of_starting_over(run_dir: Path) -> None:

@@ -40,6 +40,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add("--i2v_steps", type=int, default=None, help=f"i2v steps ({_default('i2v_steps')}).")
     add("--batch", type=int, default=None, help=f"DiT batch size ({_default('dit_batch')}).")
     add(
+        "--dit_heads",
+        type=int,
+        default=None,
+        help="DiT width in attention heads of 32 channels, both DiTs "
+        f"({_default('dit_heads')}, dim 128; 6 gives dim 192).",
+    )
+    add(
+        "--dit_fp16",
+        action="store_true",
+        help="Store the exported DiTs in float16 (half the size; wider DiTs need it to stay "
+        "under the package's 40 MB).",
+    )
+    add(
         "--lighting_weight",
         type=float,
         default=0.0,
@@ -103,6 +116,7 @@ def run(args: argparse.Namespace) -> int:
         "t2v_steps",
         "i2v_steps",
         "batch",
+        "dit_heads",
         "object_weight",
         "vae_object_weight",
     )
@@ -124,6 +138,7 @@ def run(args: argparse.Namespace) -> int:
         lighting_weight=args.lighting_weight,
         gradient_checkpointing=args.gradient_checkpointing,
         bf16=args.bf16,
+        dit_fp16=args.dit_fp16,
     )
     if args.quick:
         config = config.quick()
@@ -133,6 +148,7 @@ def run(args: argparse.Namespace) -> int:
         "t2v_steps": args.t2v_steps,
         "i2v_steps": args.i2v_steps,
         "dit_batch": args.batch,
+        "dit_heads": args.dit_heads,
         "object_weight": args.object_weight,
         "vae_object_weight": args.vae_object_weight,
         "ema_decay": args.ema_decay,

@@ -24,6 +24,10 @@ I2V_IN_CHANNELS = Z_DIM + VAE_STRIDE[0] + Z_DIM
 # At 6 layers the t2v DiT read motion on 40% of the held-out prompts and never drew an object
 # moving right to left; at 10, 47% (docs/demo-model.md, run 6).
 DIT_LAYERS = 10
+# Attention heads of 32 channels: dim 128. Wider DiTs (`kino train --dit_heads`) fit the world
+# better at equal steps but cost more per step (docs/demo-model.md, run 15's probes).
+DIT_HEADS = 4
+DIT_HEAD_DIM = 32
 
 
 def build_vae() -> AutoencoderKLWan:
@@ -75,16 +79,16 @@ def _attend_to_neighbours(encoder: UMT5EncoderModel) -> None:
             attention.relative_attention_bias.weight[buckets, heads] += _LOCAL_BIAS
 
 
-def build_transformer(in_channels: int = Z_DIM) -> WanTransformer3DModel:
+def build_transformer(in_channels: int = Z_DIM, heads: int = DIT_HEADS) -> WanTransformer3DModel:
     return WanTransformer3DModel(
         patch_size=PATCH_SIZE,
-        num_attention_heads=4,
-        attention_head_dim=32,
+        num_attention_heads=heads,
+        attention_head_dim=DIT_HEAD_DIM,
         in_channels=in_channels,
         out_channels=Z_DIM,
         text_dim=TEXT_DIM,
         freq_dim=256,
-        ffn_dim=512,
+        ffn_dim=4 * heads * DIT_HEAD_DIM,
         num_layers=DIT_LAYERS,
         cross_attn_norm=True,
         qk_norm="rms_norm_across_heads",
@@ -96,7 +100,7 @@ def build_transformer(in_channels: int = Z_DIM) -> WanTransformer3DModel:
 def widen_to_i2v(t2v: WanTransformer3DModel) -> WanTransformer3DModel:
     """An i2v DiT that starts as the t2v one: the extra mask and conditioning input channels
     start at zero, so its first prediction equals the t2v model's."""
-    i2v = build_transformer(I2V_IN_CHANNELS)
+    i2v = build_transformer(I2V_IN_CHANNELS, t2v.config.num_attention_heads)
     state = t2v.state_dict()
     weight = state["patch_embedding.weight"]
     wide = torch.zeros(weight.shape[0], I2V_IN_CHANNELS, *weight.shape[2:], dtype=weight.dtype)

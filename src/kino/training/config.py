@@ -35,6 +35,11 @@ class TrainConfig:
     # The i2v stage conditions on one video per training scene.
     i2v_seeds_per_scene: int = 1
     dit_batch: int = 16
+    # DiT width in attention heads of 32 channels (both DiTs).
+    dit_heads: int = 4
+    # Store the exported DiTs in float16: half the size, for wider DiTs under the package's
+    # 40 MB. The engine loads them in its own dtype (float32 on a CPU).
+    dit_fp16: bool = False
     dit_lr: float = 5e-4
     shift: float = 3.0
     caption_drop: float = 0.1

@@ -266,7 +266,7 @@ def train(config: TrainConfig) -> Path:
     weights = pool.object_weights(config.object_weight, architecture.VAE_STRIDE)
     torch.manual_seed(config.seed)
     text_encoder = architecture.build_text_encoder(len(tokenizer)).to(device)
-    t2v = architecture.build_transformer().to(device)
+    t2v = architecture.build_transformer(heads=config.dit_heads).to(device)
     use_official_time_embedding(t2v)
     t2v_data = DitData(pool.scenes, data["latents"], weights)
     if partners is not None:
@@ -294,7 +294,7 @@ def train(config: TrainConfig) -> Path:
     )  # fmt: skip
 
     model_dir = config.out_dir / "model"
-    export_model(model_dir, vae, text_encoder, tokenizer, t2v, i2v)
+    export_model(model_dir, vae, text_encoder, tokenizer, t2v, i2v, dit_fp16=config.dit_fp16)
     summary["total_seconds_this_run"] = round(time.perf_counter() - began, 1)
     summary_path.write_text(json.dumps(summary, indent=2) + "\n")
     return model_dir

@@ -9,6 +9,8 @@ import numpy as np
 import torch
 from diffusers.training_utils import EMAModel
 
+from kino.errors import CheckpointError
+
 
 def save_state(
     path: Path,
@@ -44,7 +46,14 @@ def load_state(
     average's state (None if the stage was saved without one)."""
     state = torch.load(path, weights_only=False)
     for name, module in modules.items():
-        module.load_state_dict(state["modules"][name])
+        try:
+            module.load_state_dict(state["modules"][name])
+        except RuntimeError as error:
+            # A model of another size (e.g. another --dit_heads) in the same run folder.
+            raise CheckpointError(
+                f"{path} holds a {name} of another size than this run builds; resume with the "
+                "flags that started it, or pass a new --out"
+            ) from error
     optimizer.load_state_dict(state["optimizer"])
     generator.set_state(state["generator"])
     rng.bit_generator.state = state["rng"]
