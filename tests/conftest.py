@@ -56,6 +56,7 @@ def demo_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from kino.demo import architecture
     from kino.demo.captions import vocabulary_corpus
     from kino.demo.tokenizer import train_tokenizer
+    from kino.training.config import TrainConfig
     from kino.training.export import export_model
     from kino.training.vae_stage import set_latent_statistics
 
@@ -63,7 +64,7 @@ def demo_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
     tokenizer = train_tokenizer(vocabulary_corpus(np.random.default_rng(0), 500), 300)
     vae = architecture.build_vae()
     set_latent_statistics(vae, torch.randn(4, 16, 5, 16, 16))
-    t2v = architecture.build_transformer()
+    t2v = architecture.build_transformer(TrainConfig.dit_heads)
     out = tmp_path_factory.mktemp("demo") / "model"
     export_model(
         out,

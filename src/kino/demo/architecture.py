@@ -24,9 +24,7 @@ I2V_IN_CHANNELS = Z_DIM + VAE_STRIDE[0] + Z_DIM
 # At 6 layers the t2v DiT read motion on 40% of the held-out prompts and never drew an object
 # moving right to left; at 10, 47% (docs/demo-model.md, run 6).
 DIT_LAYERS = 10
-# Attention heads of 32 channels: dim 128. Wider DiTs (`kino train --dit_heads`) fit the world
-# better at equal steps but cost more per step (docs/demo-model.md, run 15's probes).
-DIT_HEADS = 4
+# The DiT's width is `heads` of this many channels (`TrainConfig.dit_heads`).
 DIT_HEAD_DIM = 32
 
 
@@ -79,7 +77,7 @@ def _attend_to_neighbours(encoder: UMT5EncoderModel) -> None:
             attention.relative_attention_bias.weight[buckets, heads] += _LOCAL_BIAS
 
 
-def build_transformer(in_channels: int = Z_DIM, heads: int = DIT_HEADS) -> WanTransformer3DModel:
+def build_transformer(heads: int, in_channels: int = Z_DIM) -> WanTransformer3DModel:
     return WanTransformer3DModel(
         patch_size=PATCH_SIZE,
         num_attention_heads=heads,
@@ -100,7 +98,7 @@ def build_transformer(in_channels: int = Z_DIM, heads: int = DIT_HEADS) -> WanTr
 def widen_to_i2v(t2v: WanTransformer3DModel) -> WanTransformer3DModel:
     """An i2v DiT that starts as the t2v one: the extra mask and conditioning input channels
     start at zero, so its first prediction equals the t2v model's."""
-    i2v = build_transformer(I2V_IN_CHANNELS, t2v.config.num_attention_heads)
+    i2v = build_transformer(t2v.config.num_attention_heads, I2V_IN_CHANNELS)
     state = t2v.state_dict()
     weight = state["patch_embedding.weight"]
     wide = torch.zeros(weight.shape[0], I2V_IN_CHANNELS, *weight.shape[2:], dtype=weight.dtype)

@@ -35,7 +35,9 @@ class TrainConfig:
     # The i2v stage conditions on one video per training scene.
     i2v_seeds_per_scene: int = 1
     dit_batch: int = 16
-    # DiT width in attention heads of 32 channels (both DiTs).
+    # Both DiTs' width in attention heads of 32 channels: 4 is dim 128, the shipped width. Wider
+    # DiTs fit the world better at equal steps but cost more per step (docs/demo-model.md, run 15's
+    # probes and run 19).
     dit_heads: int = 4
     # Store the exported DiTs in float16: half the size, for wider DiTs under the package's
     # 40 MB. The engine loads them in its own dtype (float32 on a CPU).
