@@ -43,3 +43,25 @@ def test_shape_pairs_need_a_batch_of_two(
         "--shape_pair_weight"
     ]
     assert not out.exists()
+
+
+@pytest.mark.parametrize(
+    ("flags", "message"),
+    [
+        (
+            ["--shape_blend", "0.5"],
+            "--shape_blend blends shape pairs; add --shape_pair_weight, e.g. 2",
+        ),
+        (
+            ["--shape_pair_weight", "2", "--shape_blend", "1.5"],
+            "--shape_blend 1.5 is a share of the pairs: 0 to 1",
+        ),
+    ],
+)
+def test_shape_blend_needs_pairs_and_a_share(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], flags: list[str], message: str
+) -> None:
+    out = tmp_path / "run"
+    assert main(["train", "--out", str(out), *flags]) != 0
+    assert capsys.readouterr().err.strip().splitlines() == [f"kino train: error: {message}"]
+    assert not out.exists()

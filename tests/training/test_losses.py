@@ -38,6 +38,28 @@ def test_paired_samples_share_their_noise() -> None:
     assert torch.allclose(sample.noisy[0] - sample.noisy[2], 0.7 * (x0[0] - x0[2]), atol=1e-5)
 
 
+def test_a_blended_pair_shares_one_input_and_aims_each_half_at_its_own_latents() -> None:
+    generator = torch.Generator().manual_seed(0)
+    x0 = torch.randn(4, 16, 5, 4, 4, generator=generator)
+    sigma = torch.tensor([0.2, 0.75])
+    # The first pair is left as it is; the second is blended 40% of the way to its second half.
+    sample = noise_latents(x0, sigma, generator, pairs=True, blend=torch.tensor([0.0, 0.4]))
+    assert torch.allclose(sample.noisy[1], sample.noisy[3])
+    assert not torch.allclose(sample.noisy[0], sample.noisy[2])
+    # Whichever the input, a perfect prediction carries it to the sample's own clean latents.
+    assert torch.allclose(predicted_x0(sample, sample.target), x0, atol=1e-5)
+    shown = 0.6 * x0[1] + 0.4 * x0[3]
+    noise = (sample.noisy[1] - 0.25 * shown) / 0.75
+    assert torch.allclose(sample.target[1], (sample.noisy[1] - x0[1]) / 0.75, atol=1e-5)
+    assert torch.allclose(sample.target[3], (sample.noisy[1] - x0[3]) / 0.75, atol=1e-5)
+    assert not torch.allclose(sample.target[1], noise - x0[1], atol=1e-2)
+    # Unblended, the pair is an ordinary one: its own input and the plain target ε - x_0, with
+    # the noise both halves share.
+    noise = (sample.noisy[[0, 2]] - 0.8 * x0[[0, 2]]) / 0.2
+    assert torch.allclose(noise[0], noise[1], atol=1e-5)
+    assert torch.allclose(sample.target[[0, 2]], noise - x0[[0, 2]], atol=1e-5)
+
+
 def test_pair_loss_counts_only_what_differs_between_a_pair() -> None:
     generator = torch.Generator().manual_seed(0)
     common = torch.randn(2, 16, 5, 4, 4, generator=generator)

@@ -94,6 +94,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "extra weight on the pairs' differential error "
         f"({_default('shape_pair_weight')}; 0 = off).",
     )
+    add(
+        "--shape_blend",
+        type=float,
+        default=None,
+        help="t2v, with --shape_pair_weight: the share of shape pairs whose two samples see one "
+        "noisy input blended from both shapes, each trained towards its own caption's shape "
+        f"({_default('shape_blend')}; 0 = none).",
+    )
     add("--gradient_checkpointing", action="store_true", help="Trade compute for memory.")
     add("--bf16", action="store_true", help="bf16 autocast (on GPUs; slower on most CPUs).")
     add(
@@ -154,8 +162,13 @@ def run(args: argparse.Namespace) -> int:
         "ema_decay": args.ema_decay,
         "caption_probe_weight": args.caption_probe_weight,
         "shape_pair_weight": args.shape_pair_weight,
+        "shape_blend": args.shape_blend,
     }
     config = replace(config, **{k: v for k, v in overrides.items() if v is not None})
+    if not 0 <= config.shape_blend <= 1:
+        raise InvalidSpec(f"--shape_blend {config.shape_blend} is a share of the pairs: 0 to 1")
+    if config.shape_blend > 0 and config.shape_pair_weight == 0:
+        raise InvalidSpec("--shape_blend blends shape pairs; add --shape_pair_weight, e.g. 2")
     if config.shape_pair_weight > 0 and config.dit_batch < 2:
         raise InvalidSpec(
             f"--batch {config.dit_batch} holds no shape pair; use --batch 2 or more with "

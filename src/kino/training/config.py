@@ -55,6 +55,9 @@ class TrainConfig:
     # (the same path, noise and σ), and the pairs' differential error gets this extra weight
     # (0 = off; see flow.pair_loss).
     shape_pair_weight: float = 0.0
+    # The share of those pairs whose two samples see one noisy input, blended from both shapes,
+    # each trained towards its own shape (0 = none; see flow.noise_latents).
+    shape_blend: float = 0.0
     # Weight of the auxiliary caption probe on the text encoder (t2v; 0 = off).
     caption_probe_weight: float = 0.2
     # The temporal lighting consistency loss (0 = off) and how many samples per batch it decodes.

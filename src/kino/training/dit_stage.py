@@ -26,6 +26,12 @@ from kino.training.flow import noise_latents, pair_loss, predicted_x0, shifted_s
 from kino.training.lighting_loss import lighting_consistency_loss
 from kino.training.vae_stage import denormalise
 
+# Blended shape pairs (see flow.noise_latents) take σ and λ uniformly from these ranges: the
+# noise levels where sampling settles the object's outline (docs/demo-model.md, "Where shape is
+# lost"), and blends that leave both shapes in the input.
+BLEND_SIGMA = (0.6, 0.95)
+BLEND_MIX = (0.3, 0.7)
+
 
 def captions_for(
     scenes: list[world.Scene], rng: np.random.Generator, drop_rate: float
@@ -122,8 +128,10 @@ class DitTrainer:
     # t2v: the auxiliary caption probe on the text encoder's states and its loss weight.
     probe: CaptionProbe | None = None
     probe_weight: float = 0.0
-    # With `data.partners`: the weight of the shape pairs' differential error (see pair_loss).
+    # With `data.partners`: the weight of the shape pairs' differential error (see pair_loss)
+    # and the share of pairs that are blended (see flow.noise_latents).
     pair_weight: float = 0.0
+    shape_blend: float = 0.0
 
     @property
     def device(self) -> torch.device:
@@ -178,8 +186,11 @@ class DitTrainer:
             scenes = scenes + others
         context, mask = self._context(prompts)
         sigma = shifted_sigmas(len(indices), self.shift, self.generator)
+        blend = None
+        if partners is not None and self.shape_blend > 0:
+            sigma, blend = self._blend(sigma)
         sample = noise_latents(
-            x0.to(self.device), sigma, self.generator, pairs=partners is not None
+            x0.to(self.device), sigma, self.generator, pairs=partners is not None, blend=blend
         )
         inputs = sample.noisy if data.cond_index is None else self._i2v_inputs(picks, sample.noisy)
         prediction = self.transformer(
@@ -208,6 +219,17 @@ class DitTrainer:
             losses["lighting"] = lighting
             losses["loss"] = losses["loss"] + self.lighting_weight * lighting
         return losses
+
+    def _blend(self, sigma: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """`shape_blend` of the pairs blended, with σ and λ from BLEND_SIGMA and BLEND_MIX: every
+        pair's σ, and its λ (0 for a pair left as it is)."""
+        count = len(sigma)
+        chosen = torch.rand(count, generator=self.generator) < self.shape_blend
+        spans = [torch.rand(count, generator=self.generator) for _ in range(2)]
+        (sigma_lo, sigma_hi), (mix_lo, mix_hi) = BLEND_SIGMA, BLEND_MIX
+        blended_sigma = sigma_lo + (sigma_hi - sigma_lo) * spans[0]
+        mix = mix_lo + (mix_hi - mix_lo) * spans[1]
+        return torch.where(chosen, blended_sigma, sigma), torch.where(chosen, mix, 0.0)
 
     def _decode(self, latents: torch.Tensor) -> torch.Tensor:
         return self.vae.decode(denormalise(self.vae, latents)).sample

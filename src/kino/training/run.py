@@ -195,6 +195,7 @@ def _dit_stage(
         probe=probe,
         probe_weight=config.caption_probe_weight,
         pair_weight=config.shape_pair_weight,
+        shape_blend=config.shape_blend,
     )
     modules: dict[str, torch.nn.Module] = {"transformer": transformer}
     if train_text:
