@@ -10,6 +10,7 @@ from transformers import AutoTokenizer
 
 from kino.demo import MODEL_DIR, world
 from kino.demo.architecture import Z_DIM, build_text_encoder, build_transformer
+from kino.engine.schedule import NUM_TRAIN_TIMESTEPS
 from kino.training.dit_stage import BLEND_SIGMA, DitData, DitTrainer, ShapePartners
 
 PAIRS = 4
@@ -51,7 +52,7 @@ def _dit_inputs(trainer: DitTrainer) -> tuple[torch.Tensor, torch.Tensor, dict]:
 
     trainer.transformer.register_forward_pre_hook(keep, with_kwargs=True)
     losses = trainer.step_loss(0)
-    return seen["hidden_states"], seen["timestep"] / 1000, losses
+    return seen["hidden_states"], seen["timestep"] / NUM_TRAIN_TIMESTEPS, losses
 
 
 def test_blended_pairs_show_both_captions_one_input_at_outline_noise_levels() -> None:

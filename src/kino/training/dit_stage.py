@@ -223,12 +223,12 @@ class DitTrainer:
     def _blend(self, sigma: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """`shape_blend` of the pairs blended, with σ and λ from BLEND_SIGMA and BLEND_MIX: every
         pair's σ, and its λ (0 for a pair left as it is)."""
-        count = len(sigma)
-        chosen = torch.rand(count, generator=self.generator) < self.shape_blend
-        spans = [torch.rand(count, generator=self.generator) for _ in range(2)]
-        (sigma_lo, sigma_hi), (mix_lo, mix_hi) = BLEND_SIGMA, BLEND_MIX
-        blended_sigma = sigma_lo + (sigma_hi - sigma_lo) * spans[0]
-        mix = mix_lo + (mix_hi - mix_lo) * spans[1]
+
+        def uniform(low: float, high: float) -> torch.Tensor:
+            return low + (high - low) * torch.rand(len(sigma), generator=self.generator)
+
+        chosen = uniform(0.0, 1.0) < self.shape_blend
+        blended_sigma, mix = uniform(*BLEND_SIGMA), uniform(*BLEND_MIX)
         return torch.where(chosen, blended_sigma, sigma), torch.where(chosen, mix, 0.0)
 
     def _decode(self, latents: torch.Tensor) -> torch.Tensor:
