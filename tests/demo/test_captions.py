@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from kino.demo.captions import (
+    EN_PARTICIPLES,
     LANGUAGES,
     PHRASEBOOKS,
     canonical,
@@ -41,13 +42,20 @@ def matcher(phrases: tuple[str, ...], language: str) -> re.Pattern[str]:
     return re.compile(rf"\b(?:{alternation})\b" if language == "en" else alternation)
 
 
+def table(language: str, field: str) -> dict[str, tuple[str, ...]]:
+    """The phrases for each value of `field`; English motions also as participles."""
+    values = getattr(PHRASEBOOKS[language], ATTRIBUTES[field])
+    if language == "en" and field == "motion":
+        return {value: values[value] + EN_PARTICIPLES[value] for value in values}
+    return values
+
+
 def phrases(language: str, field: str, value: str) -> tuple[str, ...]:
-    return getattr(PHRASEBOOKS[language], ATTRIBUTES[field])[value]
+    return table(language, field)[value]
 
 
 def other_phrases(language: str, field: str, value: str) -> tuple[str, ...]:
-    table = getattr(PHRASEBOOKS[language], ATTRIBUTES[field])
-    return tuple(p for other, ps in table.items() if other != value for p in ps)
+    return tuple(p for other, ps in table(language, field).items() if other != value for p in ps)
 
 
 @pytest.mark.parametrize(
@@ -120,6 +128,21 @@ def test_every_phrase_is_used(captions: Captions) -> None:
         for table in (book.shapes, book.colours, book.motions, book.lightings):
             for phrase in (p for ps in table.values() for p in ps):
                 assert matcher((phrase,), language).search(corpus), phrase
+
+
+def test_english_motions_come_as_sentences_and_as_participles() -> None:
+    # A participle caption names no finite verb: "a red ball rising at dawn".
+    rng = np.random.default_rng(5)
+    for motion, participles in EN_PARTICIPLES.items():
+        scene = Scene("circle", "red", motion, "night")
+        texts = [caption(scene, rng, "en").lower() for _ in range(1500)]
+        finite = matcher(PHRASEBOOKS["en"].motions[motion], "en")
+        both = [t for t in texts if matcher(participles, "en").search(t)]
+        assert 0.25 < len(both) / len(texts) < 0.45, motion
+        assert not any(finite.search(t) for t in both), motion
+        corpus = "\n".join(both)
+        for phrase in participles:
+            assert matcher((phrase,), "en").search(corpus), phrase
 
 
 def test_captions_vary() -> None:
