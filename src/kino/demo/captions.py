@@ -286,8 +286,8 @@ def _english(scene: Scene, rng: np.random.Generator) -> str:
         verb = f"{adverb} {verb}" if rng.random() < 0.5 else f"{verb} {adverb}"
     lighting = _pick(rng, EN.lighting_options(scene))
     if participle or rng.random() < 0.6:
-        frames = _EN_PARTICIPLE_PHRASES if participle else _EN_SENTENCES
-        clause = _pick(rng, frames).format(s=subject, v=verb)
+        templates = _EN_PARTICIPLE_PHRASES if participle else _EN_SENTENCES
+        clause = _pick(rng, templates).format(s=subject, v=verb)
         if rng.random() < 0.4:
             text = f"{lighting}{_pick(rng, (',', ''))} {clause}"
         else:
