@@ -29,6 +29,9 @@ class Phrasebook:
     colours: Table
     motions: Table
     lightings: Table
+    # The motion phrases as participles, for captions that are noun phrases ("a red ball rising
+    # at dawn"); empty for a language whose verbs do not inflect.
+    participles: Table
     # Lighting idioms that mention rising or setting; left out when the object moves up or down,
     # so that a caption never names two vertical directions.
     vertical_idioms: frozenset[str]
@@ -55,6 +58,43 @@ _EN_LEFTWARDS = (
     "from right to left", "to the left", "leftward", "leftwards", "across to the left",
     "towards the left side", "toward the left",
 )
+
+# Video captions are as often noun phrases ("a red ball rising at dawn") as sentences, and the
+# text encoder follows only the verb forms it has seen: trained on sentences alone, the demo model
+# read the held-out prompts' motion right 55% of the time with "moving", "growing", "shrinking"
+# and "staying" where its 81% had "moves", "grows", "shrinks" and "stays".
+_EN_SIDEWAYS_PARTICIPLES = (
+    "moving", "going", "sliding", "travelling", "drifting", "gliding", "rolling", "flying",
+    "heading",
+)
+_EN_PARTICIPLES: Table = {
+    "left_to_right": _sideways(_EN_SIDEWAYS_PARTICIPLES, _EN_RIGHTWARDS),
+    "right_to_left": _sideways(_EN_SIDEWAYS_PARTICIPLES, _EN_LEFTWARDS),
+    "up": (
+        "moving up", "rising", "climbing", "floating up", "going up", "moving upward",
+        "moving upwards", "ascending", "lifting upward", "rising up", "drifting upward",
+        "flying up", "heading up",
+    ),
+    "down": (
+        "moving down", "falling", "dropping", "sinking", "descending", "going down",
+        "moving downward", "moving downwards", "coming down", "falling down", "drifting downward",
+        "dropping down", "heading down",
+    ),
+    "grows": (
+        "growing", "getting bigger", "expanding", "getting larger", "swelling", "enlarging",
+        "increasing in size", "scaling up", "becoming bigger", "growing larger", "growing bigger",
+        "becoming larger",
+    ),
+    "shrinks": (
+        "shrinking", "getting smaller", "contracting", "getting tinier", "decreasing in size",
+        "scaling down", "becoming smaller", "dwindling", "reducing in size", "becoming tiny",
+    ),
+    "still": (
+        "staying still", "not moving", "remaining still", "staying in place", "sitting still",
+        "standing still", "remaining motionless", "holding still", "staying put",
+        "not moving at all", "staying perfectly still", "keeping still",
+    ),
+}
 
 EN = Phrasebook(
     shapes={
@@ -118,48 +158,12 @@ EN = Phrasebook(
             "during sunrise",
         ),
     },
+    participles=_EN_PARTICIPLES,
     vertical_idioms=frozenset({
         "as the sun goes down", "as the sun sets", "while the sun is setting", "as night falls",
         "as the sun comes up", "as the sun rises",
     }),
 )
-
-# Video captions are as often noun phrases ("a red ball rising at dawn") as sentences, and the
-# text encoder follows only the verb forms it has seen: trained on sentences alone, the demo model
-# read the held-out prompts' motion right 55% of the time with "moving", "growing", "shrinking"
-# and "staying" where its 81% had "moves", "grows", "shrinks" and "stays".
-_EN_SIDEWAYS_PARTICIPLES = (
-    "moving", "going", "sliding", "travelling", "drifting", "gliding", "rolling", "flying",
-    "heading",
-)
-EN_PARTICIPLES: Table = {
-    "left_to_right": _sideways(_EN_SIDEWAYS_PARTICIPLES, _EN_RIGHTWARDS),
-    "right_to_left": _sideways(_EN_SIDEWAYS_PARTICIPLES, _EN_LEFTWARDS),
-    "up": (
-        "moving up", "rising", "climbing", "floating up", "going up", "moving upward",
-        "moving upwards", "ascending", "lifting upward", "rising up", "drifting upward",
-        "flying up", "heading up",
-    ),
-    "down": (
-        "moving down", "falling", "dropping", "sinking", "descending", "going down",
-        "moving downward", "moving downwards", "coming down", "falling down", "drifting downward",
-        "dropping down", "heading down",
-    ),
-    "grows": (
-        "growing", "getting bigger", "expanding", "getting larger", "swelling", "enlarging",
-        "increasing in size", "scaling up", "becoming bigger", "growing larger", "growing bigger",
-        "becoming larger",
-    ),
-    "shrinks": (
-        "shrinking", "getting smaller", "contracting", "getting tinier", "decreasing in size",
-        "scaling down", "becoming smaller", "dwindling", "reducing in size", "becoming tiny",
-    ),
-    "still": (
-        "staying still", "not moving", "remaining still", "staying in place", "sitting still",
-        "standing still", "remaining motionless", "holding still", "staying put",
-        "not moving at all", "staying perfectly still", "keeping still",
-    ),
-}
 
 ZH = Phrasebook(
     shapes={
@@ -209,6 +213,7 @@ ZH = Phrasebook(
             "破晓时", "黎明",
         ),
     },
+    participles={},
     vertical_idioms=frozenset({"夕阳西下时", "太阳落山时", "太阳升起时"}),
 )
 
@@ -218,7 +223,7 @@ _EN_DETERMINERS = ("a", "a", "a", "the", "one", "")
 _EN_NOUNS = ("{c} {s}", "{c} {s}", "{c} {s}", "{c} {s}", "{c}-coloured {s}", "{c}-colored {s}")
 _EN_PLACES = ("in the scene", "on the screen", "in the frame", "in the picture")
 _EN_ADVERBS = ("slowly", "steadily", "smoothly", "gently")
-# Noun phrases around a participle: "{s} {v}" with v from EN_PARTICIPLES.
+# Noun phrases around a participle: "{s} {v}" with v from EN.participles.
 _EN_PARTICIPLE_PHRASES = (
     "{s} {v}", "{s} {v}", "{s} {v}", "video of {s} {v}", "a video of {s} {v}",
     "a clip of {s} {v}", "footage of {s} {v}", "we see {s} {v}", "there is {s} {v}",
@@ -280,7 +285,7 @@ def _english(scene: Scene, rng: np.random.Generator) -> str:
     if rng.random() < 0.2:
         subject += " " + _pick(rng, _EN_PLACES)
     participle = rng.random() < 0.35
-    verb = _pick(rng, (EN_PARTICIPLES if participle else EN.motions)[scene.motion])
+    verb = _pick(rng, (EN.participles if participle else EN.motions)[scene.motion])
     if scene.motion != "still" and rng.random() < 0.35:
         adverb = _pick(rng, _EN_ADVERBS)
         verb = f"{adverb} {verb}" if rng.random() < 0.5 else f"{verb} {adverb}"
