@@ -9,6 +9,7 @@ import pytest
 
 from kino.demo.world import (
     COLOURS,
+    LANE,
     LIGHTINGS,
     MOTIONS,
     SHAPES,
@@ -100,6 +101,18 @@ def test_directional_motions_cross_half_the_canvas(
     along, across = centre[axis], centre[1 - axis]
     assert sign * (along[-1] - along[0]) >= 0.5
     assert np.ptp(across) < 0.5 / SIZE
+
+
+@pytest.mark.parametrize("motion", MOTIONS)
+def test_the_object_keeps_to_the_middle_across_its_path(motion: str) -> None:
+    # Centroid axes across the direction of travel (0: x, 1: y); a still, growing or shrinking
+    # object sits in the middle both ways.
+    across = {"left_to_right": (1,), "right_to_left": (1,), "up": (0,), "down": (0,)}
+    for seed in range(6):
+        video = render(Scene("square", "red", motion, "daylight"), seed)
+        centre = centroid(coverage_from_pixels(video, "red"))
+        for axis in across.get(motion, (0, 1)):
+            assert LANE[0] - 0.5 / SIZE <= centre[axis].mean() <= LANE[1] + 0.5 / SIZE
 
 
 @pytest.mark.parametrize("shape", SHAPES)

@@ -37,6 +37,9 @@ ATTRIBUTE_VALUES: dict[str, tuple[str, ...]] = {
 
 # Object height as a fraction of the canvas.
 MIN_HEIGHT, MAX_HEIGHT = 0.20, 0.30
+# Where the object's path lies across its direction of travel (and where a still object sits):
+# near the middle, so that a caption leaves one place for it.
+LANE = (0.46, 0.54)
 NIGHT_LEVEL = 0.3
 DUSK_LEVEL = 0.35
 # Colour multipliers of the warm tint at full strength (sunset's end, sunrise's start).
@@ -108,7 +111,7 @@ def track(scene: Scene, seed: int, frames: int = FRAMES) -> Track:
     rng = np.random.default_rng(seed)
     p = progress(frames)
     height = np.full(frames, rng.uniform(MIN_HEIGHT, MAX_HEIGHT))
-    lane = rng.uniform(0.3, 0.7)
+    lane = rng.uniform(*LANE)
     start, end = rng.uniform(0.18, 0.24), rng.uniform(0.76, 0.82)
     along = start + (end - start) * p
     if scene.motion == "left_to_right":
@@ -120,8 +123,8 @@ def track(scene: Scene, seed: int, frames: int = FRAMES) -> Track:
     elif scene.motion == "down":
         x, y = np.full(frames, lane), along
     else:
-        x = np.full(frames, rng.uniform(0.32, 0.68))
-        y = np.full(frames, rng.uniform(0.32, 0.68))
+        x = np.full(frames, rng.uniform(*LANE))
+        y = np.full(frames, rng.uniform(*LANE))
         if scene.motion == "grows":
             height = MIN_HEIGHT + (MAX_HEIGHT - MIN_HEIGHT) * p
         elif scene.motion == "shrinks":
